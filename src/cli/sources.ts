@@ -1,0 +1,55 @@
+/**
+ * Where the policy and the system info come from, for every command:
+ * `--path`, `--legacy-path`, `--legacy`, `--system-info` /
+ * `QREXEC_POLICY_SYSTEM_INFO`, or qubesd (SPEC §2, §5).
+ */
+import * as fs from 'node:fs';
+import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
+import { LegacyPolicy, loadPolicySet, type RuleSet } from '../policy/policy.js';
+import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-info.js';
+import { QUBESD_INTERNAL_SOCKET, qubesdCall, QubesdError } from '../exec/qubesd.js';
+
+export interface SourceOptions {
+  path?: readonly string[] | undefined;
+  legacyPath?: string | undefined;
+  legacy?: boolean | undefined;
+  systemInfo?: string | undefined;
+  qubesdInternalSocket?: string | undefined;
+}
+
+export function openRuleSet(opts: SourceOptions): RuleSet {
+  const legacyPath = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
+  if (opts.legacy) return new LegacyPolicy({ legacyPath });
+  return loadPolicySet({ paths: opts.path && opts.path.length ? opts.path : DEFAULT_POLICY_PATHS, legacyPath });
+}
+
+/** Read and validate a system-info file; SystemInfoError names the file and the problem. */
+export function readSystemInfoFile(file: string): SystemInfo {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SystemInfoError(`cannot read system info ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  return parseSystemInfo(text, `system info ${file}`);
+}
+
+/** The system-info file to use, if any (option first, then the environment). */
+export function systemInfoPath(opts: SourceOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return opts.systemInfo ?? (env['QREXEC_POLICY_SYSTEM_INFO'] || undefined);
+}
+
+/** System info from the file, or from qubesd's internal.GetSystemInfo. */
+export async function obtainSystemInfo(opts: SourceOptions, env: NodeJS.ProcessEnv = process.env): Promise<SystemInfo> {
+  const file = systemInfoPath(opts, env);
+  if (file !== undefined) return readSystemInfoFile(file);
+  const socket = opts.qubesdInternalSocket ?? (env['QUBESD_INTERNAL_SOCKET'] || QUBESD_INTERNAL_SOCKET);
+  let reply: Buffer;
+  try {
+    reply = await qubesdCall({ socket, method: 'internal.GetSystemInfo', dest: 'dom0' });
+  } catch (err) {
+    if (err instanceof QubesdError) throw new SystemInfoError(`cannot get system info: ${err.message}`);
+    throw err;
+  }
+  return parseSystemInfo(reply.toString('utf8'), 'system info from qubesd');
+}

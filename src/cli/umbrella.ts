@@ -1,0 +1,185 @@
+/**
+ * `qrexec-policy`: the umbrella CLI (yargs). Subcommands for people and CI,
+ * and the R4.0 per-call form `qrexec-policy [flags] DOMAIN_ID SOURCE TARGET
+ * SERVICE PROCESS_IDENT`, recognised by its numeric first argument (SPEC §2).
+ */
+import yargs, { type Argv } from 'yargs';
+import { explain } from '../render/explain.js';
+import { SystemInfoError } from '../policy/system-info.js';
+import { isLevel } from '../log.js';
+import { VERSION } from '../version.js';
+import { execMain, parseExecArgs, UsageError } from './exec-main.js';
+import { defaultIo, runEval, type Io } from './eval-cmd.js';
+import { obtainSystemInfo, openRuleSet, type SourceOptions } from './sources.js';
+
+/** Commands later work will fill in; they fail (exit 2) rather than pretend. */
+const PENDING: ReadonlyArray<[string, string]> = [
+  ['list', 'what each qube may call and who may call it'],
+  ['lint', 'check policy files for errors and likely mistakes'],
+  ['test', 'run policy unit tests'],
+  ['graph', 'draw who may call whom (DOT)'],
+  ['convert', 'convert R4.0 policy files to policy.d files'],
+  ['daemon', 'serve policy decisions on a unix socket'],
+  ['fmt', 'align and normalise policy files'],
+];
+
+/** Is this argv the R4.0 per-call form (first non-option argument is a decimal number)? */
+export function isR40Form(argv: readonly string[]): boolean {
+  try {
+    const parsed = parseExecArgs(argv);
+    return parsed.positionals.length > 0 && /^[0-9]+$/.test(parsed.positionals[0]!);
+  } catch (err) {
+    if (err instanceof UsageError) return false;
+    throw err;
+  }
+}
+
+function policyOptions<T>(y: Argv<T>) {
+  return y
+    .option('path', {
+      type: 'string',
+      array: true,
+      alias: 'policy-path',
+      describe: 'policy directory (repeatable); default /run/qubes/policy.d then /etc/qubes/policy.d',
+    })
+    .option('legacy-path', { type: 'string', describe: 'R4.0 policy directory (default /etc/qubes-rpc/policy)' })
+    .option('legacy', { type: 'boolean', describe: 'evaluate with R4.0 semantics only' })
+    .option('system-info', {
+      type: 'string',
+      describe: 'qube facts as JSON (env QREXEC_POLICY_SYSTEM_INFO); without it, ask qubesd',
+    })
+    .option('qubesd-internal-socket', { type: 'string', describe: 'qubesd internal socket (env QUBESD_INTERNAL_SOCKET)' })
+    .option('log-level', {
+      type: 'string',
+      default: 'warn',
+      describe: 'error, warn, info or debug',
+      coerce: (v: string) => {
+        if (!isLevel(v)) throw new Error(`invalid log level ${v} (error, warn, info, debug)`);
+        return v;
+      },
+    });
+}
+
+function requestPositionals<T>(y: Argv<T>) {
+  return y
+    .positional('source', { type: 'string', describe: 'calling qube' })
+    .positional('target', { type: 'string', describe: "requested target ('' for none)" })
+    .positional('service', { type: 'string', describe: 'SERVICE[+ARGUMENT]' })
+    .option('assume-yes-for-ask', { type: 'boolean', describe: 'treat ask as allow for the requested target' })
+    .option('requested-source', { type: 'string', describe: 'evaluate for this RemoteVM, relayed by SOURCE' });
+}
+
+function sourceOptions(a: Record<string, unknown>): SourceOptions {
+  return {
+    path: a['path'] as string[] | undefined,
+    legacyPath: a['legacyPath'] as string | undefined,
+    legacy: a['legacy'] as boolean | undefined,
+    systemInfo: a['systemInfo'] as string | undefined,
+    qubesdInternalSocket: a['qubesdInternalSocket'] as string | undefined,
+  };
+}
+
+export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+  if (isR40Form(argv)) return execMain(argv, { version: VERSION });
+  let status = 0;
+  const parser = yargs([...argv])
+    .scriptName('qrexec-policy')
+    .usage('$0 <command> [options]\n\nQubes OS qrexec policy: evaluate, explain and check policy.')
+    .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false })
+    .command(
+      'eval [source] [target] [service]',
+      'decide one request (or many with --batch)',
+      (y) =>
+        requestPositionals(policyOptions(y))
+          .option('json', { type: 'boolean', describe: 'print the decision as one JSON object' })
+          .option('batch', { type: 'string', describe: 'evaluate one JSON request per line of FILE (- for stdin)' })
+          .check((a) => {
+            if (a.batch !== undefined) return true;
+            if (a.source === undefined || a.target === undefined || a.service === undefined)
+              throw new Error('eval needs SOURCE TARGET SERVICE[+ARG] (or --batch FILE)');
+            return true;
+          })
+          .epilog('exit status: 0 allow, 1 deny, 3 ask, 2 usage error'),
+      async (a) => {
+        status = await runEval(
+          {
+            ...sourceOptions(a),
+            source: a.source,
+            target: a.target,
+            service: a.service,
+            json: a.json,
+            assumeYesForAsk: a.assumeYesForAsk,
+            requestedSource: a.requestedSource,
+            batch: a.batch,
+          },
+          io,
+        );
+      },
+    )
+    .command(
+      'explain <source> <target> <service>',
+      'show which rule decides a request, and why the earlier ones did not',
+      (y) =>
+        requestPositionals(policyOptions(y)).option('all', {
+          type: 'boolean',
+          describe: 'list every rule passed over (default: the first 50)',
+        }),
+      async (a) => {
+        try {
+          const si = await obtainSystemInfo(sourceOptions(a), io.env);
+          const { text } = explain(
+            openRuleSet(sourceOptions(a)),
+            si,
+            { source: a.source!, target: a.target!, service: a.service!, requestedSource: a.requestedSource ?? null },
+            { assumeYesForAsk: !!a.assumeYesForAsk, all: !!a.all },
+          );
+          io.out(text);
+          status = 0;
+        } catch (err) {
+          if (!(err instanceof SystemInfoError)) throw err;
+          io.err(`qrexec-policy explain: ${err.message}\n`);
+          status = 1;
+        }
+      },
+    )
+    .command(
+      'exec',
+      'the qrexec-policy-exec per-call interface (see qrexec-policy-exec --help)',
+      (y) => y.help(false).strict(false),
+      async () => {
+        status = await execMain(argv.slice(argv.indexOf('exec') + 1), { version: VERSION });
+      },
+    );
+  for (const [name, describe] of PENDING) {
+    parser.command(
+      name,
+      `${describe} (not yet implemented)`,
+      (y) => y.strict(false),
+      () => {
+        io.err(`qrexec-policy ${name}: not yet implemented\n`);
+        status = 2;
+      },
+    );
+  }
+  parser
+    .demandCommand(1, 'a command is required')
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      // a message means a usage problem; an error without one comes from a handler
+      if (msg === null || msg === undefined) throw err;
+      io.err(`qrexec-policy: ${msg}\n\nRun 'qrexec-policy --help' for usage.\n`);
+      status = 2;
+    })
+    .exitProcess(false);
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    io.err(`qrexec-policy: ${(err as Error).message}\n`);
+    return 2;
+  }
+  return status;
+}

@@ -1,0 +1,131 @@
+/**
+ * The small file-system interface the loaders use, so tests (and tools such
+ * as fmt's "parse before and after") can feed in-memory files. Paths are
+ * POSIX paths; symbolic links are followed as the reference does.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type EntryKind = 'file' | 'dir' | 'other' | 'missing';
+
+export class FileSourceError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'missing' | 'encoding' | 'io',
+  ) {
+    super(message);
+  }
+}
+
+export interface FileSource {
+  /** What `p` names after following links. */
+  kind(p: string): EntryKind;
+  /** Names in a directory (unsorted). Throws FileSourceError. */
+  list(dir: string): string[];
+  /** A file's text; must be valid UTF-8. Throws FileSourceError. */
+  read(file: string): string;
+  /** Absolute, normalised path with links resolved as far as they exist. */
+  resolve(p: string): string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decode bytes as strict UTF-8 (a policy file with bad bytes is an error, not mojibake). */
+export function decodeUtf8(bytes: Uint8Array, name: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new FileSourceError(`${name}: not valid UTF-8`, 'encoding');
+  }
+}
+
+function describeIo(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `${e.code}` : String(e.message ?? e);
+}
+
+export const nodeFileSource: FileSource = {
+  kind(p) {
+    try {
+      const st = fs.statSync(p);
+      return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+    } catch {
+      return 'missing';
+    }
+  },
+  list(dir) {
+    try {
+      return fs.readdirSync(dir);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new FileSourceError(`cannot list ${dir}: ${describeIo(err)}`, e.code === 'ENOENT' ? 'missing' : 'io');
+    }
+  },
+  read(file) {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new FileSourceError(`cannot read ${file}: ${describeIo(err)}`, e.code === 'ENOENT' ? 'missing' : 'io');
+    }
+    return decodeUtf8(bytes, file);
+  },
+  resolve(p) {
+    const abs = path.resolve(p);
+    try {
+      return fs.realpathSync(abs);
+    } catch {
+      // like Python's Path.resolve(strict=False): resolve the part that exists
+      const parent = path.dirname(abs);
+      if (parent === abs) return abs;
+      return path.join(this.resolve(parent), path.basename(abs));
+    }
+  },
+};
+
+/**
+ * In-memory files for tests: `{ '/p/30-user.policy': '...' }`. Directories
+ * exist implicitly above every file, plus any listed in `dirs`.
+ */
+export function memoryFileSource(files: Record<string, string>, dirs: string[] = []): FileSource {
+  const fileMap = new Map<string, string>();
+  const dirSet = new Set<string>(['/']);
+  const addDirs = (p: string) => {
+    for (let d = path.posix.dirname(p); !dirSet.has(d); d = path.posix.dirname(d)) dirSet.add(d);
+  };
+  for (const [p, content] of Object.entries(files)) {
+    const abs = path.posix.resolve('/', p);
+    fileMap.set(abs, content);
+    addDirs(abs);
+  }
+  for (const d of dirs) {
+    const abs = path.posix.resolve('/', d);
+    dirSet.add(abs);
+    addDirs(abs);
+  }
+  return {
+    kind(p) {
+      const abs = path.posix.resolve('/', p);
+      return fileMap.has(abs) ? 'file' : dirSet.has(abs) ? 'dir' : 'missing';
+    },
+    list(dir) {
+      const abs = path.posix.resolve('/', dir);
+      if (!dirSet.has(abs)) throw new FileSourceError(`cannot list ${dir}: ENOENT`, 'missing');
+      const names = new Set<string>();
+      for (const p of [...fileMap.keys(), ...dirSet]) {
+        if (p !== abs && path.posix.dirname(p) === abs) names.add(path.posix.basename(p));
+      }
+      return [...names];
+    },
+    read(file) {
+      const abs = path.posix.resolve('/', file);
+      const content = fileMap.get(abs);
+      if (content === undefined) throw new FileSourceError(`cannot read ${file}: ENOENT`, 'missing');
+      return content;
+    },
+    resolve(p) {
+      return path.posix.resolve('/', p);
+    },
+  };
+}

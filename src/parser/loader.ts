@@ -1,0 +1,410 @@
+/**
+ * Loading policy trees: `policy.d` directories merged by basename, the
+ * `!include*` directives, `!compat-4.0` (SPEC §3, §4.2) and the R4.0
+ * per-service files of `--legacy` mode (SPEC §4.4).
+ *
+ * Loading never stops at the first problem: every error is collected (lint
+ * reports them all); callers that evaluate treat any error as "deny all".
+ * The first collected error is the one the reference would have reported.
+ */
+import * as path from 'node:path';
+import { PolicyError } from './errors.js';
+import { FileSourceError, nodeFileSource, type FileSource } from './file-source.js';
+import {
+  checkServiceArgument,
+  implicitCompatRules,
+  normaliseServiceLine,
+  parsePolicyLine,
+  parseServiceLine,
+  type Rule,
+} from './rule.js';
+import { byteCompare, CHARSET, type Field, pyStrip, splitFields, splitLines } from './text.js';
+
+export const DEFAULT_POLICY_PATHS = ['/run/qubes/policy.d', '/etc/qubes/policy.d'] as const;
+/** The runtime directory may be missing; every other policy directory must exist. */
+export const RUNTIME_POLICY_PATH = '/run/qubes/policy.d';
+export const DEFAULT_LEGACY_PATH = '/etc/qubes-rpc/policy';
+export const POLICY_SUFFIX = '.policy';
+/** More nested includes than this is an error (the reference recurses until it crashes). */
+export const MAX_INCLUDE_DEPTH = 32;
+
+export interface LoadOptions {
+  /** Policy directories, highest priority first. */
+  paths?: readonly string[];
+  /** Where `!compat-4.0` reads R4.0 files. */
+  legacyPath?: string;
+  fs?: FileSource;
+}
+
+export interface LoadResult {
+  rules: Rule[];
+  errors: PolicyError[];
+  /** Every file read, in load order (top-level, included, legacy). */
+  files: string[];
+  /** Every directory listed (the daemon watches these). */
+  dirs: string[];
+  /** Informational notes, e.g. legacy files skipped for their names. */
+  notices: string[];
+}
+
+/** Whether a directory entry name is a candidate policy file (before the charset check). */
+export function looksLikePolicyFile(name: string): boolean {
+  return name.endsWith(POLICY_SUFFIX) && !name.startsWith('.');
+}
+
+/** Whether a candidate policy file name is acceptable (SPEC §3: `0-9 a-z _ . -`). */
+export function isValidPolicyFileName(name: string): boolean {
+  return CHARSET.policyFileName.test(name);
+}
+
+/** Legacy names that are never policy: editor/package-manager leftovers and dotfiles. */
+export function isIgnoredLegacyName(name: string): boolean {
+  return name.startsWith('.') || name.endsWith('.rpmsave') || name.endsWith('.rpmnew') || name.endsWith('.swp');
+}
+
+/** `SVC+ARG` → [SVC, +ARG]; `SVC` → [SVC, null]. */
+export function splitLegacyName(name: string): { service: string; argument: string | null } {
+  const plus = name.indexOf('+');
+  return plus < 0 ? { service: name, argument: null } : { service: name.slice(0, plus), argument: name.slice(plus) };
+}
+
+export interface Frame {
+  /** Directory that relative include paths resolve against. */
+  baseDir: string;
+  /** Files currently being loaded, outermost first (cycle and depth checks). */
+  stack: string[];
+  /** Inside files that `!compat-4.0` or `--legacy` loads. */
+  inLegacy: boolean;
+}
+
+export class PolicyLoader {
+  readonly result: LoadResult = { rules: [], errors: [], files: [], dirs: [], notices: [] };
+  private readonly fs: FileSource;
+  private readonly legacyPath: string;
+
+  constructor(opts: { fs?: FileSource; legacyPath?: string } = {}) {
+    this.fs = opts.fs ?? nodeFileSource;
+    this.legacyPath = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
+  }
+
+  private error(e: PolicyError): void {
+    this.result.errors.push(e);
+  }
+
+  /** Load the `policy.d` directories (merged by basename, byte order). */
+  loadDirs(paths: readonly string[]): this {
+    const chosen = new Map<string, string>();
+    for (const dir of paths) {
+      const listed = this.listPolicyDir(dir, null, null);
+      if (listed === null) continue;
+      for (const file of listed) {
+        const base = path.basename(file);
+        if (!chosen.has(base)) chosen.set(base, file);
+      }
+    }
+    // all-or-nothing: a bad file name anywhere denies everything, before any file loads
+    if (this.result.errors.length) return this;
+    const order = [...chosen.keys()].sort(byteCompare);
+    for (const base of order) {
+      const file = chosen.get(base)!;
+      this.loadPolicyFile(file, { baseDir: path.dirname(file), stack: [file], inLegacy: false });
+    }
+    return this;
+  }
+
+  /**
+   * The valid policy files of a directory, sorted; `null` if it cannot be
+   * listed (an error is recorded unless it is the optional runtime dir).
+   */
+  private listPolicyDir(dir: string, from: string | null, line: number | null): string[] | null {
+    let names: string[];
+    try {
+      names = this.fs.list(dir);
+    } catch (err) {
+      if (!(err instanceof FileSourceError)) throw err;
+      if (from === null && dir === RUNTIME_POLICY_PATH && err.kind === 'missing') return null;
+      this.error(new PolicyError('policy-dir', `cannot read policy directory ${dir}: ${err.message}`, from ?? dir, line));
+      return null;
+    }
+    this.result.dirs.push(dir);
+    const files: string[] = [];
+    let bad = false;
+    for (const name of names) {
+      if (!looksLikePolicyFile(name)) continue;
+      const file = path.join(dir, name);
+      if (this.fs.kind(file) !== 'file') continue;
+      if (!isValidPolicyFileName(name)) {
+        this.error(
+          new PolicyError('file-name', `invalid filename: ${file} (allowed characters: 0-9 a-z _ . -)`, file, null),
+        );
+        bad = true;
+      }
+      files.push(file);
+    }
+    if (bad) return null;
+    return files.sort((a, b) => byteCompare(path.basename(a), path.basename(b)));
+  }
+
+  private readText(file: string): string | null {
+    try {
+      const text = this.fs.read(file);
+      this.result.files.push(file);
+      return text;
+    } catch (err) {
+      if (!(err instanceof FileSourceError)) throw err;
+      this.error(new PolicyError(err.kind === 'encoding' ? 'file-encoding' : 'file-read', err.message, file, null));
+      return null;
+    }
+  }
+
+  /** Check cycle/depth before entering `file`; returns the frame to load it with. */
+  private enter(file: string, frame: Frame, from: string, line: number, column: number): Frame | null {
+    if (frame.stack.includes(file)) {
+      const chain = [...frame.stack.slice(frame.stack.indexOf(file)), file].join(' -> ');
+      this.error(new PolicyError('include-cycle', `include cycle: ${chain}`, from, line, column));
+      return null;
+    }
+    if (frame.stack.length > MAX_INCLUDE_DEPTH) {
+      this.error(
+        new PolicyError('include-depth', `includes nested deeper than ${MAX_INCLUDE_DEPTH} levels`, from, line, column),
+      );
+      return null;
+    }
+    return { ...frame, stack: [...frame.stack, file] };
+  }
+
+  /** Load one file in the `policy.d` format; `frame.stack` ends with `file`. */
+  loadPolicyFile(file: string, frame: Frame): void {
+    const text = this.readText(file);
+    if (text === null) return;
+    const lines = splitLines(text);
+    for (let i = 0; i < lines.length; i++) {
+      const lineno = i + 1;
+      const { text: line, offset } = pyStrip(lines[i]!);
+      if (line === '' || line.startsWith('#')) continue;
+      if (line.startsWith('!')) {
+        this.directive(line, offset, file, lineno, frame);
+        continue;
+      }
+      const parsed = parsePolicyLine(line, { file, line: lineno }, offset);
+      if (parsed.rule) this.result.rules.push(parsed.rule);
+      else for (const e of parsed.errors) this.error(e);
+    }
+  }
+
+  private resolveInclude(p: string, frame: Frame): string {
+    return this.fs.resolve(path.resolve(frame.baseDir, p));
+  }
+
+  private directive(line: string, offset: number, file: string, lineno: number, frame: Frame): void {
+    const [word, ...params] = splitFields(line, offset);
+    const name = word!.text;
+    const expect = (n: number): boolean => {
+      if (params.length === n) return true;
+      this.error(new PolicyError('directive-params', 'invalid number of params', file, lineno, word!.column));
+      return false;
+    };
+    switch (name) {
+      case '!include': {
+        if (!expect(1)) return;
+        const target = this.resolveInclude(params[0]!.text, frame);
+        if (this.fs.kind(target) !== 'file') {
+          this.error(new PolicyError('include-missing', `not a file: ${target}`, file, lineno, params[0]!.column));
+          return;
+        }
+        const inner = this.enter(target, frame, file, lineno, params[0]!.column);
+        if (inner) this.loadPolicyFile(target, inner);
+        return;
+      }
+      case '!include-dir': {
+        if (!expect(1)) return;
+        const target = this.resolveInclude(params[0]!.text, frame);
+        if (this.fs.kind(target) !== 'dir') {
+          this.error(new PolicyError('include-not-dir', `not a directory: ${target}`, file, lineno, params[0]!.column));
+          return;
+        }
+        const files = this.listPolicyDir(target, file, lineno);
+        if (files === null) return;
+        for (const f of files) {
+          const resolved = this.fs.resolve(f);
+          const inner = this.enter(resolved, frame, file, lineno, params[0]!.column);
+          if (inner) this.loadPolicyFile(resolved, inner);
+        }
+        return;
+      }
+      case '!include-service': {
+        if (!expect(3)) return;
+        const [svc, arg, p] = params as [Field, Field, Field];
+        const checked = checkServiceArgument(svc, arg, { file, line: lineno });
+        if (checked.errors.length) {
+          for (const e of checked.errors) this.error(e);
+          return;
+        }
+        this.includeServiceFile(checked.service, checked.argument, p.text, p.column, file, lineno, frame);
+        return;
+      }
+      case '!compat-4.0': {
+        if (!expect(0)) return;
+        if (frame.inLegacy) {
+          this.error(new PolicyError('compat-recursive', '!compat-4.0 is not recursive', file, lineno, word!.column));
+          return;
+        }
+        this.result.notices.push(`${file}:${lineno}: !compat-4.0 is transitional and will be deprecated`);
+        this.loadCompat(file, lineno, word!.column, frame);
+        return;
+      }
+      default:
+        this.error(new PolicyError('directive', 'invalid directive', file, lineno, word!.column));
+    }
+  }
+
+  private includeServiceFile(
+    service: string | null,
+    argument: string | null,
+    p: string,
+    column: number,
+    from: string,
+    lineno: number,
+    frame: Frame,
+  ): void {
+    const target = this.resolveInclude(p, frame);
+    if (this.fs.kind(target) !== 'file') {
+      this.error(new PolicyError('include-missing', `not a file: ${target}`, from, lineno, column));
+      return;
+    }
+    const inner = this.enter(target, frame, from, lineno, column);
+    if (inner) this.loadServiceFile(target, service, argument, inner);
+  }
+
+  /** Load one file in the service-file format (SPEC §4.3); `frame.stack` ends with `file`. */
+  loadServiceFile(file: string, service: string | null, argument: string | null, frame: Frame): void {
+    const text = this.readText(file);
+    if (text === null) return;
+    const lines = splitLines(text);
+    for (let i = 0; i < lines.length; i++) {
+      const lineno = i + 1;
+      const { text: stripped, offset } = pyStrip(lines[i]!);
+      if (stripped === '' || stripped.startsWith('#')) continue;
+      const line = normaliseServiceLine(stripped);
+      if (line.startsWith('!')) {
+        const [word, ...params] = splitFields(line, offset);
+        if (word!.text !== '!include') {
+          this.error(new PolicyError('directive', 'invalid directive', file, lineno, word!.column));
+        } else if (params.length !== 1) {
+          this.error(new PolicyError('directive-params', 'invalid number of params', file, lineno, word!.column));
+        } else {
+          this.includeServiceFile(service, argument, params[0]!.text, params[0]!.column, file, lineno, frame);
+        }
+        continue;
+      }
+      const parsed = parseServiceLine(line, service, argument, { file, line: lineno }, offset, 'service', stripped);
+      if (parsed.rule) this.result.rules.push(parsed.rule);
+      else for (const e of parsed.errors) this.error(e);
+    }
+  }
+
+  /** `!compat-4.0`: the whole legacy directory, in R4.0 order with implicit denies. */
+  private loadCompat(from: string, lineno: number, column: number, frame: Frame): void {
+    const listing = listLegacyDir(this.fs, this.legacyPath);
+    if ('error' in listing) {
+      this.error(new PolicyError('legacy-dir', listing.error, from, lineno, column));
+      return;
+    }
+    this.result.dirs.push(this.legacyPath);
+    this.result.notices.push(...listing.skipped);
+    const legacyFrame: Frame = { baseDir: this.legacyPath, stack: frame.stack, inLegacy: true };
+    for (const entry of listing.entries) {
+      const inner = this.enter(entry.file, legacyFrame, from, lineno, column);
+      if (!inner) continue;
+      this.loadServiceFile(entry.file, entry.service, entry.argument, inner);
+      // a specific-argument file never falls through to the generic one (R4.0 semantics)
+      if (entry.argument !== null) this.result.rules.push(...implicitCompatRules(entry.service, entry.argument, entry.file));
+    }
+  }
+}
+
+export interface LegacyEntry {
+  service: string;
+  argument: string | null;
+  file: string;
+}
+
+/**
+ * The R4.0 files of a legacy directory in evaluation order: by service, then
+ * specific arguments sorted, then the any-argument file (SPEC §4.2).
+ */
+export function listLegacyDir(
+  fs: FileSource,
+  dir: string,
+): { entries: LegacyEntry[]; skipped: string[] } | { error: string } {
+  let names: string[];
+  try {
+    names = fs.list(dir);
+  } catch (err) {
+    if (!(err instanceof FileSourceError)) throw err;
+    return { error: `cannot read legacy policy directory ${dir}: ${err.message}` };
+  }
+  const skipped: string[] = [];
+  const entries: LegacyEntry[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (isIgnoredLegacyName(name)) continue;
+    if (fs.kind(file) !== 'file') {
+      skipped.push(`ignoring ${file} (not a file)`);
+      continue;
+    }
+    if (!CHARSET.rpcname.test(name)) {
+      skipped.push(`ignoring ${file} (invalid characters in name)`);
+      continue;
+    }
+    entries.push({ ...splitLegacyName(name), file });
+  }
+  entries.sort((a, b) => {
+    const bySvc = byteCompare(a.service, b.service);
+    if (bySvc !== 0) return bySvc;
+    if (a.argument === b.argument) return 0;
+    if (a.argument === null) return 1;
+    if (b.argument === null) return -1;
+    return byteCompare(a.argument, b.argument);
+  });
+  return { entries, skipped };
+}
+
+/** Load `policy.d` directories with everything they include. */
+export function loadPolicy(opts: LoadOptions = {}): LoadResult {
+  const loader = new PolicyLoader(opts);
+  loader.loadDirs(opts.paths ?? DEFAULT_POLICY_PATHS);
+  return loader.result;
+}
+
+/**
+ * `--legacy` (R4.0 semantics): the rules of file `SVC+ARG`, else `SVC`, from
+ * the legacy directory; `null` rules when neither exists ("policy not found").
+ */
+export function loadLegacyService(
+  service: string,
+  argument: string,
+  opts: { legacyPath?: string; fs?: FileSource } = {},
+): { rules: Rule[] | null; errors: PolicyError[]; files: string[] } {
+  const fs = opts.fs ?? nodeFileSource;
+  const dir = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
+  if (fs.kind(dir) !== 'dir') {
+    return {
+      rules: null,
+      errors: [new PolicyError('legacy-dir', `legacy policy directory ${dir} does not exist`, dir, null)],
+      files: [],
+    };
+  }
+  const loader = new PolicyLoader({ fs, legacyPath: dir });
+  for (const [name, arg] of [
+    [service + argument, argument],
+    [service, null],
+  ] as const) {
+    if (isIgnoredLegacyName(name) || !CHARSET.rpcname.test(name)) continue;
+    const file = path.join(dir, name);
+    if (fs.kind(file) !== 'file') continue;
+    loader.loadServiceFile(file, service, arg, { baseDir: dir, stack: [file], inLegacy: true });
+    return { rules: loader.result.rules, errors: loader.result.errors, files: loader.result.files };
+  }
+  return { rules: null, errors: [], files: [] };
+}

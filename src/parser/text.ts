@@ -1,0 +1,108 @@
+/**
+ * Text primitives that reproduce how the Qubes reference (Python) reads policy
+ * files, so that exotic whitespace splits lines and fields exactly as it does.
+ */
+
+/**
+ * Characters Python's `str.split()` / `str.strip()` treat as whitespace.
+ * JavaScript's `\s` differs (it includes U+FEFF and lacks U+001C–U+001F and
+ * U+0085), and a BOM-prefixed line must stay a syntax error as in Qubes.
+ */
+const PY_WHITESPACE =
+  '\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680' +
+  '\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a' +
+  '\u2028\u2029\u202f\u205f\u3000';
+
+const WS = new Set(PY_WHITESPACE);
+
+export function isPyWhitespace(ch: string): boolean {
+  return WS.has(ch);
+}
+
+/** A whitespace-separated field with its 1-based column in the line. */
+export interface Field {
+  text: string;
+  column: number;
+}
+
+/** Python `line.split()`, keeping the 1-based column of every field. */
+export function splitFields(line: string, columnOffset = 0): Field[] {
+  const fields: Field[] = [];
+  let start = -1;
+  for (let i = 0; i <= line.length; i++) {
+    const ch = i < line.length ? line[i]! : ' ';
+    if (WS.has(ch)) {
+      if (start >= 0) {
+        fields.push({ text: line.slice(start, i), column: start + 1 + columnOffset });
+        start = -1;
+      }
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  return fields;
+}
+
+/** Python `str.strip()`; also returns how many characters were cut on the left. */
+export function pyStrip(line: string): { text: string; offset: number } {
+  let a = 0;
+  let b = line.length;
+  while (a < b && WS.has(line[a]!)) a++;
+  while (b > a && WS.has(line[b - 1]!)) b--;
+  return { text: line.slice(a, b), offset: a };
+}
+
+/**
+ * Split file content into lines the way Python's text mode iterates a file
+ * with universal newlines: `\r\n`, `\r` and `\n` all end a line.
+ */
+export function splitLines(content: string): string[] {
+  const lines = content.split(/\r\n|\r|\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** Characters allowed in qrexec service names (and, with `+`, arguments). */
+const RPCNAME_CHARS = /^[A-Za-z0-9._+-]*$/;
+const SERVICE_CHARS = /^[A-Za-z0-9._-]*$/;
+
+/** Sorted, de-duplicated characters of `s` that fail `allowed` (for messages). */
+export function invalidChars(s: string, allowed: RegExp): string[] {
+  const bad = new Set<string>();
+  for (const ch of s) if (!allowed.test(ch)) bad.add(ch);
+  return [...bad].sort();
+}
+
+export const CHARSET = {
+  rpcname: RPCNAME_CHARS,
+  service: SERVICE_CHARS,
+  rpcnameChar: /^[A-Za-z0-9._+-]$/,
+  serviceChar: /^[A-Za-z0-9._-]$/,
+  /** Policy file names: `0-9 a-z _ . -` (SPEC §3). */
+  policyFileName: /^[0-9a-z_.-]*$/,
+} as const;
+
+/** Python's `repr()` of a str, enough for error messages that name a value. */
+export function pyRepr(s: string): string {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = q;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === q) out += '\\' + q;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out + q;
+}
+
+/** Compare two strings as byte strings (SPEC "byte order"; never locale). */
+export function byteCompare(a: string, b: string): number {
+  if (a === b) return 0;
+  const ba = Buffer.from(a, 'utf8');
+  const bb = Buffer.from(b, 'utf8');
+  return Buffer.compare(ba, bb);
+}

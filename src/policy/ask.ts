@@ -1,0 +1,102 @@
+/**
+ * The targets an `ask` offers (SPEC §3.2): walk every rule for the service in
+ * reverse, add what allow/ask rules could reach and remove what deny rules
+ * forbid, then resolve `@dispvm` and dom0 and drop the caller itself and
+ * internal qubes.
+ */
+import type { Rule } from '../parser/rule.js';
+import type { Token } from '../parser/tokens.js';
+import { defaultDispvmTemplate, EvaluationFault, lookupRef, matchesServiceArgument, matchesSource } from './match.js';
+import type { Request } from './request.js';
+import type { SystemInfo } from './system-info.js';
+
+/** Explain hooks: where each offered target came from. */
+export interface AskTrace {
+  /** A rule added (allow/ask) or removed (deny) these values. */
+  rule(rule: Rule, op: 'add' | 'remove', values: readonly string[]): void;
+  /** A post-processing step changed the set. */
+  step(what: string, removed: readonly string[], added: readonly string[]): void;
+}
+
+/** Every concrete target a rule's target (or `target=`) token can stand for. */
+export function expandTarget(tok: Token, si: SystemInfo, rule: Rule | null): string[] {
+  switch (tok.kind) {
+    case 'qube': {
+      const q = lookupRef(tok.ref, si);
+      return q ? [q.name] : [];
+    }
+    case 'adminvm':
+      return ['@adminvm'];
+    case 'anyvm':
+    case 'any': {
+      const out: string[] = [];
+      for (const q of si.qubes.values()) {
+        if (tok.kind === 'any' || q.type !== 'AdminVM') out.push(q.name);
+        if (q.templateForDispvms) out.push('@dispvm:' + q.name);
+      }
+      out.push('@dispvm');
+      return out;
+    }
+    case 'tag':
+      return [...si.qubes.values()].filter((q) => q.tags.includes(tok.tag)).map((q) => q.name);
+    case 'type':
+      return [...si.qubes.values()].filter((q) => q.type === tok.type).map((q) => q.name);
+    case 'dispvm-tag':
+      return [...si.qubes.values()]
+        .filter((q) => q.templateForDispvms && q.tags.includes(tok.tag))
+        .map((q) => '@dispvm:' + q.name);
+    case 'dispvm-template': {
+      const q = lookupRef(tok.ref, si);
+      // the reference looks the template up unguarded and crashes on a missing one
+      if (q === undefined) throw new EvaluationFault(`${tok.text} names no qube`, rule);
+      return q.templateForDispvms ? [tok.text] : [];
+    }
+    case 'dispvm':
+      return ['@dispvm'];
+    case 'default':
+      return [];
+  }
+}
+
+/** Collect the ask targets for a request over the candidate rules (policy order). */
+export function collectAskTargets(rules: readonly Rule[], req: Request, si: SystemInfo, trace?: AskTrace): Set<string> {
+  const targets = new Set<string>();
+  for (let i = rules.length - 1; i >= 0; i--) {
+    const rule = rules[i]!;
+    if (!matchesServiceArgument(rule, req) || !matchesSource(rule.source, req.source)) continue;
+    const values = expandTarget(rule.redirect ?? rule.target, si, rule);
+    if (rule.action === 'deny') {
+      const removed = trace ? values.filter((v) => targets.has(v)) : values;
+      for (const v of values) targets.delete(v);
+      trace?.rule(rule, 'remove', removed);
+    } else {
+      const added = trace ? values.filter((v) => !targets.has(v)) : values;
+      for (const v of values) targets.add(v);
+      trace?.rule(rule, 'add', added);
+    }
+  }
+
+  if (targets.delete('@dispvm')) {
+    const tpl = defaultDispvmTemplate(req.source, si);
+    const added = tpl ? ['@dispvm:' + tpl.name] : [];
+    for (const a of added) targets.add(a);
+    trace?.step(`@dispvm stands for the default disposable template of ${req.source.text}`, ['@dispvm'], added);
+  }
+  if (targets.delete('@adminvm')) {
+    targets.add('dom0');
+    trace?.step('@adminvm is offered as dom0', ['@adminvm'], ['dom0']);
+  }
+  const src = req.source.qube;
+  const self = [req.source.text, ...(src ? [src.name, ...(src.uuid ? ['uuid:' + src.uuid] : [])] : [])];
+  const droppedSelf = self.filter((s) => targets.delete(s));
+  if (droppedSelf.length) trace?.step('a qube cannot call itself', droppedSelf, []);
+  const internal: string[] = [];
+  for (const t of targets) {
+    const name = t.startsWith('@dispvm:') ? t.slice(8) : t;
+    const q = si.lookup(name);
+    if (q?.internal) internal.push(t);
+  }
+  for (const t of internal) targets.delete(t);
+  if (internal.length) trace?.step('internal qubes are never offered', internal, []);
+  return targets;
+}

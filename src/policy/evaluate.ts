@@ -1,0 +1,319 @@
+/**
+ * evaluate(): request + policy + system info → Decision (SPEC §3.2–§3.4).
+ * Pure and synchronous; never throws for a denial, and turns every internal
+ * surprise into a deny (fail closed).
+ */
+import type { Rule } from '../parser/rule.js';
+import type { Token } from '../parser/tokens.js';
+import { collectAskTargets, type AskTrace } from './ask.js';
+import {
+  codePointSort,
+  type AllowDecision,
+  type AskDecision,
+  type Decision,
+  type DenyDecision,
+  type DenyKind,
+  type Destination,
+} from './decision.js';
+import { EvaluationFault, lookupRef, refText, ruleMatches } from './match.js';
+import { NOT_FOUND, type RuleSet } from './policy.js';
+import { parseRequest, type Request, type RequestInput, type TargetValue } from './request.js';
+import type { Qube, SystemInfo } from './system-info.js';
+
+export interface EvaluateOptions {
+  /** Turn `ask` into `allow` for the requested target, if it is offered (SPEC §3.2). */
+  assumeYesForAsk?: boolean;
+  /** Called for every rule passed over before the deciding one (explain). */
+  onSkip?: (rule: Rule) => void;
+  /** Where ask targets came from (explain). */
+  askTrace?: AskTrace;
+}
+
+type Base = Omit<DenyDecision, 'result' | 'kind' | 'reason' | 'notify'>;
+
+function deny(base: Base, kind: DenyKind, reason: string, notify = true, rule: Rule | null = base.rule): DenyDecision {
+  return { ...base, rule, result: 'deny', kind, reason, notify };
+}
+
+function where(rule: Rule): string {
+  return rule.line === null ? rule.file : `${rule.file}:${rule.line}`;
+}
+
+/** A target after `target=` redirection and verification, before final checks. */
+type Resolved = { ok: true; value: TargetValue } | { ok: false; kind: DenyKind; reason: string };
+
+/** A `target=` token as a target value (the reference "verifies" it the same way). */
+function redirectValue(tok: Token, si: SystemInfo, warnings: string[]): Resolved {
+  switch (tok.kind) {
+    case 'adminvm':
+      return { ok: true, value: { kind: 'dom0', text: tok.text } };
+    case 'dispvm':
+      return { ok: true, value: { kind: 'dispvm', text: '@dispvm' } };
+    case 'dispvm-template': {
+      const q = lookupRef(tok.ref, si);
+      if (q === undefined || !q.templateForDispvms)
+        return { ok: false, kind: 'unusable-target', reason: `not a template for dispvm: ${refText(tok.ref)}` };
+      return { ok: true, value: { kind: 'dispvm-template', text: tok.text, template: q } };
+    }
+    case 'qube': {
+      const q = lookupRef(tok.ref, si);
+      if (q === undefined) {
+        warnings.push(`target ${JSON.stringify(tok.text)} does not exist, using @default instead`);
+        return { ok: true, value: { kind: 'default', text: '@default' } };
+      }
+      if (q.name === 'dom0') return { ok: true, value: { kind: 'dom0', text: tok.text } };
+      return { ok: true, value: { kind: 'qube', text: tok.text, qube: q } };
+    }
+    default:
+      // the parser admits no other kinds in target=
+      return { ok: false, kind: 'fault', reason: `invalid redirect ${tok.text}` };
+  }
+}
+
+interface AllowParams {
+  rule: Rule;
+  user: string | null;
+  autostart: boolean;
+  notify: boolean;
+  /** Apply the autostart=no check (not for an ask the user already answered). */
+  checkAutostart: boolean;
+}
+
+/** Final steps of an allow: @dispvm, dom0, autostart, loopback, what the block needs. */
+function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p: AllowParams): Decision {
+  const { rule } = p;
+  let target: string;
+  let destination: Destination;
+  switch (value.kind) {
+    case 'default':
+      return deny(
+        base,
+        'no-target',
+        `policy define 'allow' action at ${where(rule)} but no target is specified by caller or policy`,
+      );
+    case 'dispvm': {
+      const name = req.source.qube?.defaultDispvm ?? null;
+      if (name === null)
+        return deny(
+          base,
+          'no-target',
+          `policy define 'allow' action to @dispvm at ${where(rule)} but no DispVM base is set for this VM`,
+        );
+      const tpl = si.get(name);
+      if (tpl === undefined || !tpl.templateForDispvms)
+        return deny(base, 'unusable-target', `default_dispvm ${name} of ${req.source.text} is not a disposable template`);
+      target = '@dispvm:' + name;
+      destination = { kind: 'dispvm', template: tpl };
+      break;
+    }
+    case 'dispvm-template':
+      target = value.text;
+      destination = { kind: 'dispvm', template: value.template };
+      break;
+    case 'dom0':
+      // `@adminvm` and `dom0` are reported as dom0; a uuid spelling stays as written
+      target = value.text.startsWith('uuid:') ? value.text : 'dom0';
+      destination = { kind: 'dom0' };
+      break;
+    case 'qube': {
+      target = value.text;
+      const q = value.qube;
+      if (q.type === 'RemoteVM') {
+        const relay = q.relayvm === null ? undefined : si.get(q.relayvm);
+        if (relay === undefined || q.transportRpc === null)
+          return deny(base, 'unusable-target', `RemoteVM ${q.name} has no usable relayvm/transport_rpc`);
+        destination = { kind: 'remote', remote: q, relay, transportRpc: q.transportRpc };
+      } else {
+        destination = { kind: 'qube', qube: q };
+      }
+      break;
+    }
+  }
+
+  if (p.checkAutostart && !p.autostart) {
+    const running =
+      destination.kind === 'dom0' ||
+      ((destination.kind === 'qube' || destination.kind === 'remote') &&
+        (destination.kind === 'qube' ? destination.qube : destination.remote).powerState === 'Running');
+    if (!running)
+      return deny(base, 'autostart', `target ${target} is denied because it would require autostart`, p.notify);
+  }
+
+  const src = req.source.qube;
+  if (src !== null && destination.kind === 'qube' && destination.qube === src)
+    return deny(base, 'loopback', 'loopback qrexec connection not supported');
+
+  // the result block must name uuids: fail closed when system info lacks them
+  const needUuid: Qube | null =
+    destination.kind === 'qube'
+      ? destination.qube
+      : destination.kind === 'dispvm'
+        ? destination.template
+        : destination.kind === 'remote'
+          ? destination.relay
+          : null;
+  if (needUuid !== null && needUuid.uuid === null)
+    return deny(base, 'unusable-target', `system info gives no uuid for ${needUuid.name}`);
+
+  if (req.source.qube === null)
+    return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
+
+  const allow: AllowDecision = {
+    ...base,
+    rule,
+    result: 'allow',
+    target,
+    destination,
+    user: p.user,
+    autostart: p.autostart,
+    notify: p.notify,
+  };
+  return allow;
+}
+
+/** dom0 spellings offered by ask as `dom0`; `@dispvm` via the source's default template. */
+function normaliseAskTarget(tok: Token): string {
+  return tok.kind === 'adminvm' ? 'dom0' : tok.text;
+}
+
+function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: SystemInfo, base: Base, opts: EvaluateOptions): Decision {
+  let targets: string[];
+  if (rule.redirect !== null) {
+    targets = [normaliseAskTarget(rule.redirect)];
+  } else {
+    targets = [...collectAskTargets(rules, req, si, opts.askTrace)];
+  }
+  if (!rule.autostart) {
+    targets = targets.filter((t) => {
+      if (t === 'dom0') return true;
+      if (t.startsWith('@dispvm')) return false;
+      const q = si.lookup(t);
+      // the reference asserts the target exists here
+      if (q === undefined) throw new EvaluationFault(`ask target ${t} does not exist (autostart=no)`, rule);
+      return q.name === 'dom0' || q.powerState === 'Running';
+    });
+  }
+  if (targets.length === 0)
+    return deny(base, 'no-target', `policy define 'ask' action at ${where(rule)} but no target is available to choose from`);
+
+  let defaultTarget: string | null = null;
+  if (rule.defaultTarget !== null) {
+    const dt = rule.defaultTarget;
+    if (dt.kind === 'dispvm') {
+      const name = req.source.qube?.defaultDispvm ?? null;
+      defaultTarget = name === null ? null : '@dispvm:' + name;
+    } else {
+      defaultTarget = normaliseAskTarget(dt);
+    }
+    if (defaultTarget !== null && !targets.includes(defaultTarget)) {
+      base.warnings.push(`default_target ${dt.text} is not among the offered targets; ignored`);
+      defaultTarget = null;
+    }
+  }
+
+  if (req.source.qube === null)
+    return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
+
+  if (opts.assumeYesForAsk) {
+    // compared as written: `@adminvm` is not `dom0`, `@dispvm` is not `@dispvm:X` (as Qubes does)
+    if (!targets.includes(req.target.text))
+      return deny(base, 'not-in-ask-targets', `target ${req.target.text} is not a valid choice`);
+    return allowTo(req.target, req, si, base, {
+      rule,
+      user: rule.user,
+      autostart: rule.autostart,
+      notify: rule.notify,
+      checkAutostart: false,
+    });
+  }
+
+  const ask: AskDecision = {
+    ...base,
+    rule,
+    result: 'ask',
+    targets: codePointSort(targets),
+    defaultTarget,
+    user: rule.user,
+    autostart: rule.autostart,
+    notify: rule.notify,
+  };
+  return ask;
+}
+
+/** Evaluate a parsed request against a rule set. */
+export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, opts: EvaluateOptions = {}): Decision {
+  const base: Base = {
+    service: req.service,
+    argument: req.argument,
+    source: req.requestedSource ? req.requestedSource.name : req.source.text,
+    requestedTarget: req.target.text,
+    rule: null,
+    warnings: [...req.warnings],
+    requestedSource: req.requestedSource?.name ?? null,
+  };
+  if (ruleset.error !== null) return deny(base, 'load-error', `policy failed to load: ${ruleset.error.describe()}`);
+  const rules = ruleset.candidates(req.service, req.argument);
+  if (!Array.isArray(rules)) {
+    const err = rules as Exclude<typeof rules, readonly Rule[]>;
+    return deny(base, 'load-error', `policy failed to load: ${err.describe()}`);
+  }
+  if (rules === NOT_FOUND) return deny(base, 'no-rule', `policy not found for ${req.service}${req.argument}`);
+
+  let rule: Rule | null = null;
+  try {
+    for (const r of rules as readonly Rule[]) {
+      if (ruleMatches(r, req, si)) {
+        rule = r;
+        break;
+      }
+      opts.onSkip?.(r);
+    }
+    if (rule === null) return deny(base, 'no-rule', 'no matching rule found');
+    base.rule = rule;
+    switch (rule.action) {
+      case 'deny':
+        return deny(base, 'rule', `denied by policy ${where(rule)}`, rule.notify);
+      case 'allow': {
+        if (req.source.qube === null)
+          return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
+        const resolved: Resolved =
+          rule.redirect !== null ? redirectValue(rule.redirect, si, base.warnings) : { ok: true, value: req.target };
+        if (!resolved.ok) return deny(base, resolved.kind, resolved.reason);
+        return allowTo(resolved.value, req, si, base, {
+          rule,
+          user: rule.user,
+          autostart: rule.autostart,
+          notify: rule.notify,
+          checkAutostart: true,
+        });
+      }
+      case 'ask':
+        return askDecision(rule, rules as readonly Rule[], req, si, base, opts);
+    }
+  } catch (err) {
+    if (err instanceof EvaluationFault)
+      return deny(base, 'fault', `cannot evaluate safely: ${err.message}`, true, err.rule ?? rule);
+    throw err;
+  }
+}
+
+/** Parse and evaluate a request; invalid requests are denied with the reason. */
+export function evaluate(ruleset: RuleSet, si: SystemInfo, input: RequestInput, opts: EvaluateOptions = {}): Decision {
+  const parsed = parseRequest(input, si);
+  if (!parsed.ok) {
+    return {
+      result: 'deny',
+      kind: 'bad-request',
+      reason: parsed.reason,
+      notify: true,
+      service: parsed.service,
+      argument: parsed.argument,
+      source: input.source,
+      requestedTarget: parsed.requestedTarget,
+      rule: null,
+      warnings: [],
+      requestedSource: input.requestedSource ?? null,
+    };
+  }
+  return evaluateRequest(ruleset, si, parsed.request, opts);
+}

@@ -1,0 +1,90 @@
+/**
+ * A loaded policy, ready to evaluate. Rules are indexed by service (with the
+ * `*` rules merged in file order) so a request only walks the rules that can
+ * apply to its service, however large the whole policy is.
+ */
+import type { FileSource } from '../parser/file-source.js';
+import type { PolicyError } from '../parser/errors.js';
+import { loadLegacyService, loadPolicy, type LoadOptions, type LoadResult } from '../parser/loader.js';
+import type { Rule } from '../parser/rule.js';
+
+export interface RuleSet {
+  /** Set when the policy cannot be used at all: every request is denied. */
+  readonly error: PolicyError | null;
+  /**
+   * The rules that may apply to `service` (its own and the `*` ones) in
+   * policy order, or the error that denies this request.
+   */
+  candidates(service: string, argument: string): readonly Rule[] | PolicyError;
+}
+
+export class Policy implements RuleSet {
+  readonly error: PolicyError | null;
+  private readonly byService = new Map<string, readonly Rule[]>();
+  private wildcardOnly: readonly Rule[] | null = null;
+  private readonly services: ReadonlySet<string>;
+
+  constructor(
+    readonly rules: readonly Rule[],
+    readonly errors: readonly PolicyError[] = [],
+    readonly load: Omit<LoadResult, 'rules' | 'errors'> = { files: [], dirs: [], notices: [] },
+  ) {
+    this.error = errors[0] ?? null;
+    const services = new Set<string>();
+    for (const r of rules) if (r.service !== null) services.add(r.service);
+    this.services = services;
+  }
+
+  candidates(service: string): readonly Rule[] {
+    if (!this.services.has(service)) {
+      this.wildcardOnly ??= this.rules.filter((r) => r.service === null);
+      return this.wildcardOnly;
+    }
+    let list = this.byService.get(service);
+    if (list === undefined) {
+      list = this.rules.filter((r) => r.service === null || r.service === service);
+      this.byService.set(service, list);
+    }
+    return list;
+  }
+
+  /** Every service some rule names (for tools that enumerate requests). */
+  get namedServices(): ReadonlySet<string> {
+    return this.services;
+  }
+}
+
+/** Load `policy.d` directories into a Policy. */
+export function loadPolicySet(opts: LoadOptions = {}): Policy {
+  const { rules, errors, ...rest } = loadPolicy(opts);
+  return new Policy(rules, errors, rest);
+}
+
+/**
+ * `--legacy`: R4.0 semantics, one file per service read on demand (SPEC §4.4).
+ * The per-service rule lists are cached, so a batch reads each file once.
+ */
+export class LegacyPolicy implements RuleSet {
+  readonly error: PolicyError | null = null;
+  private readonly cache = new Map<string, readonly Rule[] | PolicyError>();
+  /** Files read so far (for reload watching). */
+  readonly files: string[] = [];
+
+  constructor(private readonly opts: { legacyPath?: string; fs?: FileSource } = {}) {}
+
+  candidates(service: string, argument: string): readonly Rule[] | PolicyError {
+    const key = service + argument;
+    let hit = this.cache.get(key);
+    if (hit === undefined) {
+      const { rules, errors, files } = loadLegacyService(service, argument, this.opts);
+      this.files.push(...files);
+      hit = errors[0] ?? rules ?? [];
+      if (rules === null && errors.length === 0) hit = NOT_FOUND;
+      this.cache.set(key, hit);
+    }
+    return hit;
+  }
+}
+
+/** Marker list: no R4.0 file exists for the service ("policy not found"). */
+export const NOT_FOUND: readonly Rule[] = Object.freeze([]);

@@ -1,0 +1,45 @@
+/**
+ * The Qubes result block (SPEC §3.3), byte for byte as the reference prints
+ * it; qrexec-daemon parses it, so every line and its order matter.
+ */
+import type { AllowDecision, Decision } from '../policy/decision.js';
+
+const DENY = 'result=deny';
+
+function pyBool(b: boolean): string {
+  return b ? 'True' : 'False';
+}
+
+/** The block for an allow (without the trailing newline). */
+export function allowBlock(d: AllowDecision): string {
+  const user = d.user || 'DEFAULT';
+  const autostart = pyBool(d.autostart);
+  const dest = d.destination;
+  const lines: string[] = [];
+  switch (dest.kind) {
+    case 'dom0':
+      return [`user=${user}`, 'result=allow', 'target=dom0', `autostart=${autostart}`, `requested_target=${d.requestedTarget}`].join('\n');
+    case 'qube':
+      lines.push(`user=${user}`, 'result=allow', `target=${d.target}`, `target_uuid=uuid:${dest.qube.uuid}`);
+      break;
+    case 'dispvm':
+      lines.push(`user=${user}`, 'result=allow', `target=${d.target}`, `target_uuid=@dispvm:uuid:${dest.template.uuid}`);
+      break;
+    case 'remote':
+      // the relay carries the call; a rule's user= cannot apply on the remote side
+      lines.push('user=DEFAULT', 'result=allow', `target=${dest.relay.name}`, `target_uuid=uuid:${dest.relay.uuid}`);
+      break;
+  }
+  lines.push(`autostart=${autostart}`, `requested_target=${d.requestedTarget}`);
+  if (dest.kind === 'remote') lines.push(`service=${dest.transportRpc}+${dest.remote.name}+${d.service}${d.argument}`);
+  if (d.requestedSource !== null) lines.push(`policy_source=${d.requestedSource}`);
+  return lines.join('\n');
+}
+
+/**
+ * The block for any decision. An `ask` here is one nobody answered (no agent,
+ * or --just-evaluate): it is a deny.
+ */
+export function resultBlock(d: Decision): string {
+  return d.result === 'allow' ? allowBlock(d) : DENY;
+}

@@ -1,0 +1,4 @@
+/** Package version, injected by the bundler; source runs (tests) report a dev version. */
+declare const QREXEC_POLICY_VERSION: string | undefined;
+
+export const VERSION: string = typeof QREXEC_POLICY_VERSION === 'string' ? QREXEC_POLICY_VERSION : '0.0.0-dev';
