@@ -28,7 +28,8 @@ export interface FileSource {
   resolve(p: string): string;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text: Qubes reads it as part of the first line
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decode bytes as strict UTF-8 (a policy file with bad bytes is an error, not mojibake). */
 export function decodeUtf8(bytes: Uint8Array, name: string): string {

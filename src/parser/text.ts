@@ -82,6 +82,9 @@ export const CHARSET = {
   policyFileName: /^[0-9a-z_.-]*$/,
 } as const;
 
+/** What Python's repr() escapes: control, format, unassigned, separator characters. */
+const NON_PRINTABLE = /[\p{C}\p{Z}]/u;
+
 /** Python's `repr()` of a str, enough for error messages that name a value. */
 export function pyRepr(s: string): string {
   const q = s.includes("'") && !s.includes('"') ? '"' : "'";
@@ -93,7 +96,9 @@ export function pyRepr(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
+    else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) out += '\\x' + cp.toString(16).padStart(2, '0');
+    else if (ch !== ' ' && NON_PRINTABLE.test(ch))
+      out += cp > 0xffff ? '\\U' + cp.toString(16).padStart(8, '0') : '\\u' + cp.toString(16).padStart(4, '0');
     else out += ch;
   }
   return out + q;
