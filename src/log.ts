@@ -1,10 +1,14 @@
 /**
  * Logging. Two implementations of one small interface:
- * - a direct stderr writer, for the per-call hot path (SPEC §6 allows it:
- *   loading winston there would cost more than the rest of the call);
+ * - a direct line writer (stderr, a file, syslog) for the per-call hot path;
+ *   SPEC §6 allows it, and loading winston there would cost more than the
+ *   rest of the call;
  * - winston, loaded lazily, for the umbrella CLI and the daemon.
  * stdout never carries log lines: it is the protocol channel.
  */
+import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
+
 export type Level = 'error' | 'warn' | 'info' | 'debug';
 export const LEVELS: readonly Level[] = ['error', 'warn', 'info', 'debug'];
 
@@ -20,26 +24,73 @@ export function isLevel(s: string): s is Level {
   return (LEVELS as readonly string[]).includes(s);
 }
 
-/** Prefix used on stderr for levels other than info (info lines are the decision lines). */
-function prefix(level: Level): string {
-  return level === 'info' ? '' : level === 'warn' ? 'warning: ' : `${level}: `;
+/** `warning: …` / `error: …`; info lines (the decision lines) carry no prefix. */
+export function formatLine(level: Level, message: string): string {
+  const prefix = level === 'info' ? '' : level === 'warn' ? 'warning: ' : `${level}: `;
+  return prefix + message.replace(/[\r\n]+/g, ' ');
 }
 
-/** One line per message, straight to stderr (fd 2, synchronously, so nothing is lost on exit). */
-export function stderrLogger(level: Level = 'info', write: (s: string) => void = (s) => process.stderr.write(s)): Logger {
+/** Where formatted lines go. */
+export type Sink = (level: Level, line: string) => void;
+
+export const stderrSink: Sink = (_level, line) => {
+  process.stderr.write(line + '\n');
+};
+
+/** Append to a log file; a file that cannot be written falls back to stderr once per line. */
+export function fileSink(file: string): Sink {
+  return (level, line) => {
+    try {
+      fs.appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
+    } catch {
+      stderrSink(level, line);
+    }
+  };
+}
+
+const SYSLOG_PRIORITY: Record<Level, string> = { error: 'err', warn: 'warning', info: 'info', debug: 'debug' };
+
+/**
+ * syslog through util-linux `logger`, which writes to /dev/log for us (Node
+ * cannot send unix datagrams without a native module). Used only when asked.
+ */
+export function syslogSink(tag: string, loggerBinary = 'logger'): Sink {
+  return (level, line) => {
+    try {
+      const child = spawn(loggerBinary, ['-t', tag, '-p', `daemon.${SYSLOG_PRIORITY[level]}`, '--', line], {
+        stdio: 'ignore',
+        detached: true,
+      });
+      child.on('error', () => stderrSink(level, line));
+      child.unref();
+    } catch {
+      stderrSink(level, line);
+    }
+  };
+}
+
+/** A logger that formats one line per message and hands it to every sink. */
+export function lineLogger(level: Level = 'info', sinks: readonly Sink[] = [stderrSink]): Logger {
   return {
     level,
     enabled: (l) => RANK[l] <= RANK[level],
     log(l, message) {
-      if (RANK[l] <= RANK[level]) write(prefix(l) + message.replace(/\n/g, ' ') + '\n');
+      if (RANK[l] > RANK[level]) return;
+      const line = formatLine(l, message);
+      for (const s of sinks) s(l, line);
     },
   };
 }
 
-/** A winston logger with the same line format; loaded only when called. */
+/** A stderr line logger (tests pass `write` to capture). */
+export function stderrLogger(level: Level = 'info', write?: (s: string) => void): Logger {
+  return lineLogger(level, [write ? (_l, line) => write(line + '\n') : stderrSink]);
+}
+
+/** A winston logger with the same line format; winston is imported only here. */
 export async function winstonLogger(level: Level = 'info', opts: { file?: string } = {}): Promise<Logger> {
   const winston = (await import('winston')).default;
-  const format = winston.format.printf((info) => prefix(info.level as Level) + String(info.message).replace(/\n/g, ' '));
+  const format = winston.format.printf((info) => formatLine(info.level as Level, String(info.message)));
   const logger = winston.createLogger({
     level,
     levels: { error: 0, warn: 1, info: 2, debug: 3 },

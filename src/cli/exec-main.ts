@@ -7,18 +7,24 @@ import { resultBlock } from '../render/block.js';
 import { evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
 import { SystemInfoError } from '../policy/system-info.js';
-import { isLevel, stderrLogger, type Level, type Logger } from '../log.js';
+import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type Logger, type Sink } from '../log.js';
+import { DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR } from '../exec/agent.js';
+import { QUBESD_SOCKET } from '../exec/qubesd.js';
+import { notifyDecision, resolveAsk, runAllowedCall, type ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from './sources.js';
 
 export const EXEC_USAGE = `usage: qrexec-policy-exec [options] SOURCE TARGET SERVICE[+ARG]
        qrexec-policy-exec [options] DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT
 
-Decide one qrexec call from the qrexec policy and print the result block
-qrexec-daemon reads (or, with five arguments, run the allowed call).
+Decide one qrexec call from the qrexec policy. With three arguments, print the
+result block qrexec-daemon reads; with five, also run the allowed call
+(start the target or create a disposable through qubesd, then qrexec-client).
+An "ask" is put to the user through the policy agent of the caller's GuiVM.
 
 options:
   --assume-yes-for-ask        treat "ask" as "allow" for the requested target
-  --just-evaluate             print nothing; answer by exit code only
+  --just-evaluate             do not ask, notify or run anything; print nothing;
+                              answer by exit code only
   --path DIR                  policy directory (repeatable; alias --policy-path;
                               default /run/qubes/policy.d then /etc/qubes/policy.d)
   --legacy-path DIR           R4.0 policy directory for !compat-4.0 and --legacy
@@ -26,13 +32,23 @@ options:
   --legacy                    evaluate with R4.0 semantics only
   --system-info FILE          qube facts as JSON (env QREXEC_POLICY_SYSTEM_INFO);
                               without it, ask qubesd
-  --qubesd-internal-socket P  qubesd internal socket (env QUBESD_INTERNAL_SOCKET)
   --requested-source QUBE     evaluate for this RemoteVM, relayed by SOURCE
+  --qrexec-client PATH        env QREXEC_CLIENT (default /usr/lib/qubes/qrexec-client)
+  --qubesd-socket PATH        admin.* calls; env QUBESD_SOCKET (default /var/run/qubesd.sock)
+  --qubesd-internal-socket P  internal.* calls; env QUBESD_INTERNAL_SOCKET
+                              (default /var/run/qubesd.internal.sock)
+  --rpc-dir DIR               local socket services such as policy.Ask; env QREXEC_RPC_DIR
+                              (default /etc/qubes-rpc)
+  --qubesd-timeout SECONDS    limit for starting a qube or creating a disposable (default 120)
+  --ask-timeout SECONDS       limit for the user's answer (default 0: wait)
   --log-level LEVEL           error, warn, info (default) or debug
+  --log-file FILE             append log lines to FILE instead of stderr
+  --syslog                    also send log lines to syslog
   -h, --help                  show this help
   --version                   show the version
 
-exit status: 0 allowed, 1 denied (or ask without --assume-yes-for-ask), 2 usage error
+exit status: 0 allowed (with five arguments: qrexec-client's status),
+1 denied or failed, 2 usage error
 `;
 
 export interface ExecArgs extends SourceOptions {
@@ -40,6 +56,13 @@ export interface ExecArgs extends SourceOptions {
   justEvaluate: boolean;
   logLevel: Level;
   requestedSource?: string;
+  qrexecClient?: string;
+  qubesdSocket?: string;
+  rpcDir?: string;
+  qubesdTimeout?: string;
+  askTimeout?: string;
+  logFile?: string;
+  syslog: boolean;
   positionals: string[];
   help: boolean;
   version: boolean;
@@ -55,12 +78,19 @@ const VALUE_OPTIONS: Record<string, keyof ExecArgs> = {
   '--qubesd-internal-socket': 'qubesdInternalSocket',
   '--requested-source': 'requestedSource',
   '--log-level': 'logLevel',
+  '--qrexec-client': 'qrexecClient',
+  '--qubesd-socket': 'qubesdSocket',
+  '--rpc-dir': 'rpcDir',
+  '--qubesd-timeout': 'qubesdTimeout',
+  '--ask-timeout': 'askTimeout',
+  '--log-file': 'logFile',
 };
 
 const FLAG_OPTIONS: Record<string, keyof ExecArgs> = {
   '--assume-yes-for-ask': 'assumeYesForAsk',
   '--just-evaluate': 'justEvaluate',
   '--legacy': 'legacy',
+  '--syslog': 'syslog',
   '--help': 'help',
   '-h': 'help',
   '--version': 'version',
@@ -72,6 +102,7 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
     assumeYesForAsk: false,
     justEvaluate: false,
     legacy: false,
+    syslog: false,
     logLevel: 'info',
     positionals: [],
     help: false,
@@ -112,33 +143,66 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
   return args;
 }
 
+function seconds(value: string | undefined, name: string, dflt: number): number {
+  if (value === undefined) return dflt * 1000;
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new UsageError(`${name} needs a number of seconds, not ${value}`);
+  return Math.round(Number(value) * 1000);
+}
+
+/** External paths and limits: option, then environment, then the Qubes default (SPEC §7). */
+export function execConfig(args: ExecArgs, env: NodeJS.ProcessEnv): ExecConfig {
+  return {
+    qrexecClient: args.qrexecClient ?? (env['QREXEC_CLIENT'] || DEFAULT_QREXEC_CLIENT),
+    qubesdSocket: args.qubesdSocket ?? (env['QUBESD_SOCKET'] || QUBESD_SOCKET),
+    rpcDir: args.rpcDir ?? (env['QREXEC_RPC_DIR'] || DEFAULT_RPC_DIR),
+    qubesdTimeoutMs: seconds(args.qubesdTimeout, '--qubesd-timeout', 120),
+    askTimeoutMs: seconds(args.askTimeout, '--ask-timeout', 0),
+    notifyTimeoutMs: 5000,
+  };
+}
+
 /** The decision line SPEC §6 asks for, once per call. */
 export function decisionLogLine(d: Decision, serviceArg: string, source: string, target: string): string {
   const head = `qrexec: ${serviceArg}: ${source} -> ${target || '@default'}:`;
   if (d.result === 'allow') return `${head} allowed to ${d.target}`;
-  if (d.result === 'ask') return `${head} ask (${d.targets.join(', ')})`;
+  if (d.result === 'ask') return `${head} denied: ask not confirmed (--just-evaluate)`;
   return `${head} denied: ${d.reason}`;
 }
 
 export interface ExecIo {
   stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Overrides the logger built from --log-* options (tests). */
   log: Logger;
   env: NodeJS.ProcessEnv;
   version: string;
 }
 
-/** Evaluate one call; returns the exit status. Never throws for bad input. */
+function makeLogger(args: ExecArgs): Logger {
+  const sinks: Sink[] = [args.logFile ? fileSink(args.logFile) : stderrSink];
+  if (args.syslog) sinks.push(syslogSink('qrexec-policy-exec'));
+  return lineLogger(args.logLevel, sinks);
+}
+
+/**
+ * One call: evaluate, ask the user if needed, notify, and print the result
+ * block (three arguments) or run the call (five). Returns the exit status;
+ * never throws for bad input.
+ */
 export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}): Promise<number> {
   const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
+  const stderr = io.stderr ?? ((s: string) => void process.stderr.write(s));
+  const env = io.env ?? process.env;
   let args: ExecArgs;
+  let cfg: ExecConfig;
   try {
     args = parseExecArgs(argv);
+    cfg = execConfig(args, env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`qrexec-policy-exec: ${err.message}\n${EXEC_USAGE}`);
+    stderr(`qrexec-policy-exec: ${err.message}\n${EXEC_USAGE}`);
     return 2;
   }
-  const log = io.log ?? stderrLogger(args.logLevel);
   if (args.help) {
     stdout(EXEC_USAGE);
     return 0;
@@ -149,34 +213,31 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   }
   const n = args.positionals.length;
   if (n !== 3 && n !== 5) {
-    process.stderr.write(`qrexec-policy-exec: expected 3 or 5 positional arguments, got ${n}\n${EXEC_USAGE}`);
+    stderr(`qrexec-policy-exec: expected 3 or 5 positional arguments, got ${n}\n${EXEC_USAGE}`);
     return 2;
   }
-  const [source, target, serviceArg] = (n === 3 ? args.positionals : args.positionals.slice(1, 4)) as [string, string, string];
-  if (n === 5 && !args.justEvaluate) {
-    // running the allowed call (qrexec-client, qubesd) belongs to the exec issue
-    log.log('error', 'qrexec-policy-exec: executing calls (5-argument form) is not yet implemented; denying');
-    return 2;
-  }
+  const log = io.log ?? makeLogger(args);
+  const p = args.positionals;
+  const [source, target, serviceArg] = (n === 3 ? p : p.slice(1, 4)) as [string, string, string];
+  const printBlock = n === 3 && !args.justEvaluate;
+  const input = { source, target, service: serviceArg, requestedSource: args.requestedSource ?? null };
 
-  let decision: Decision;
+  let si;
   try {
-    const si = await obtainSystemInfo(args, io.env ?? process.env);
-    const rules = openRuleSet(args);
-    const reqSource = args.requestedSource;
-    decision = evaluate(rules, si, { source, target, service: serviceArg, requestedSource: reqSource ?? null }, {
-      assumeYesForAsk: args.assumeYesForAsk,
-    });
+    si = await obtainSystemInfo(args, env);
   } catch (err) {
     if (!(err instanceof SystemInfoError)) throw err;
-    log.log('error', err.message);
-    if (!args.justEvaluate) stdout('result=deny\n');
+    log.log('error', `qrexec: ${serviceArg}: ${source} -> ${target || '@default'}: ${err.message}`);
+    if (printBlock) stdout('result=deny\n');
     return 1;
   }
-  for (const w of decision.warnings) log.log('warn', w);
-  log.log('info', decisionLogLine(decision, serviceArg, source, target));
-  if (decision.result === 'ask' && !args.justEvaluate)
-    log.log('warn', `qrexec: ${serviceArg}: ask needs the policy agent, which is not yet supported here; denying`);
-  if (!args.justEvaluate) stdout(resultBlock(decision) + '\n');
-  return decision.result === 'allow' ? 0 : 1;
+  let d = evaluate(openRuleSet(args), si, input, { assumeYesForAsk: args.assumeYesForAsk });
+  for (const w of d.warnings) log.log('warn', w);
+  if (d.result === 'ask' && !args.justEvaluate) d = await resolveAsk(d, input, si, cfg, log);
+  log.log('info', decisionLogLine(d, serviceArg, source, target));
+  if (!args.justEvaluate) await notifyDecision(d, input, si, cfg, log);
+  if (printBlock) stdout(resultBlock(d) + '\n');
+  if (d.result !== 'allow') return 1;
+  if (n === 3 || args.justEvaluate) return 0;
+  return runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log);
 }

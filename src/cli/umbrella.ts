@@ -9,7 +9,7 @@ import { SystemInfoError } from '../policy/system-info.js';
 import { isLevel } from '../log.js';
 import { VERSION } from '../version.js';
 import { execMain, parseExecArgs, UsageError } from './exec-main.js';
-import { defaultIo, runEval, type Io } from './eval-cmd.js';
+import { defaultIo, evalStatus, runEval, type Io } from './eval-cmd.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from './sources.js';
 
 /** Commands later work will fill in; they fail (exit 2) rather than pretend. */
@@ -120,21 +120,20 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
       'explain <source> <target> <service>',
       'show which rule decides a request, and why the earlier ones did not',
       (y) =>
-        requestPositionals(policyOptions(y)).option('all', {
-          type: 'boolean',
-          describe: 'list every rule passed over (default: the first 50)',
-        }),
+        requestPositionals(policyOptions(y))
+          .option('all', { type: 'boolean', describe: 'list every rule passed over (default: the first 50)' })
+          .epilog('exit status: as for eval (0 allow, 1 deny, 3 ask, 2 usage error)'),
       async (a) => {
         try {
           const si = await obtainSystemInfo(sourceOptions(a), io.env);
-          const { text } = explain(
+          const { text, decision } = explain(
             openRuleSet(sourceOptions(a)),
             si,
             { source: a.source!, target: a.target!, service: a.service!, requestedSource: a.requestedSource ?? null },
             { assumeYesForAsk: !!a.assumeYesForAsk, all: !!a.all },
           );
           io.out(text);
-          status = 0;
+          status = evalStatus(decision);
         } catch (err) {
           if (!(err instanceof SystemInfoError)) throw err;
           io.err(`qrexec-policy explain: ${err.message}\n`);

@@ -17,7 +17,8 @@ import {
 } from './decision.js';
 import { EvaluationFault, lookupRef, refText, ruleMatches } from './match.js';
 import { NOT_FOUND, type RuleSet } from './policy.js';
-import { parseRequest, type Request, type RequestInput, type TargetValue } from './request.js';
+import { normaliseTarget, parseRequest, type Request, type RequestInput, type TargetValue } from './request.js';
+import { TokenError } from '../parser/tokens.js';
 import type { Qube, SystemInfo } from './system-info.js';
 
 export interface EvaluateOptions {
@@ -214,18 +215,8 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
   if (req.source.qube === null)
     return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
 
-  if (opts.assumeYesForAsk) {
-    // compared as written: `@adminvm` is not `dom0`, `@dispvm` is not `@dispvm:X` (as Qubes does)
-    if (!targets.includes(req.target.text))
-      return deny(base, 'not-in-ask-targets', `target ${req.target.text} is not a valid choice`);
-    return allowTo(req.target, req, si, base, {
-      rule,
-      user: rule.user,
-      autostart: rule.autostart,
-      notify: rule.notify,
-      checkAutostart: false,
-    });
-  }
+  // compared as written: `@adminvm` is not `dom0`, `@dispvm` is not `@dispvm:X` (as Qubes does)
+  if (opts.assumeYesForAsk) return acceptTarget(rule, targets, req.target, req, si, base);
 
   const ask: AskDecision = {
     ...base,
@@ -238,6 +229,53 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
     notify: rule.notify,
   };
   return ask;
+}
+
+/** An ask answered with `chosen`: allowed only if it is one of the offered targets. */
+function acceptTarget(
+  rule: Rule,
+  targets: readonly string[],
+  chosen: TargetValue,
+  req: Request,
+  si: SystemInfo,
+  base: Base,
+): Decision {
+  if (!targets.includes(chosen.text))
+    return deny(base, 'not-in-ask-targets', `target ${chosen.text} is not a valid choice`);
+  return allowTo(chosen, req, si, base, {
+    rule,
+    user: rule.user,
+    autostart: rule.autostart,
+    notify: rule.notify,
+    checkAutostart: false,
+  });
+}
+
+/**
+ * The user answered an ask with `allow:TARGET`: the same checks as
+ * --assume-yes-for-ask, for the target the user picked.
+ */
+export function confirmAsk(d: AskDecision, chosen: string, si: SystemInfo, input: RequestInput): Decision {
+  const parsed = parseRequest(input, si);
+  const base: Base = {
+    service: d.service,
+    argument: d.argument,
+    source: d.source,
+    requestedTarget: d.requestedTarget,
+    rule: d.rule,
+    warnings: [],
+    requestedSource: d.requestedSource,
+  };
+  if (!parsed.ok || d.rule === null) return deny(base, 'fault', 'ask answered for a request that no longer evaluates');
+  let value: TargetValue;
+  try {
+    value = normaliseTarget(chosen, si, base.warnings);
+  } catch (err) {
+    if (!(err instanceof TokenError)) throw err;
+    return deny(base, 'not-in-ask-targets', `target ${chosen} is not a valid choice`);
+  }
+  if (value.text !== chosen) return deny(base, 'not-in-ask-targets', `target ${chosen} is not a valid choice`);
+  return acceptTarget(d.rule, d.targets, value, parsed.request, si, base);
 }
 
 /** Evaluate a parsed request against a rule set. */
@@ -291,8 +329,11 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
         return askDecision(rule, rules as readonly Rule[], req, si, base, opts);
     }
   } catch (err) {
-    if (err instanceof EvaluationFault)
-      return deny(base, 'fault', `cannot evaluate safely: ${err.message}`, true, err.rule ?? rule);
+    if (err instanceof EvaluationFault) {
+      const at = err.rule ?? rule;
+      const where_ = at ? ` (rule ${where(at)})` : '';
+      return deny(base, 'fault', `denied to fail closed: ${err.message}${where_}; Qubes cannot evaluate this request either`, true, at);
+    }
     throw err;
   }
 }

@@ -19,6 +19,11 @@ import type { RuleSet } from '../policy/policy.js';
 import { parseRequest, type Request, type RequestInput, type TargetValue } from '../policy/request.js';
 import type { SystemInfo } from '../policy/system-info.js';
 
+/** A rule's text with runs of whitespace folded (service files use tabs). */
+export function ruleDisplay(rule: Rule): string {
+  return rule.text.replace(/\s+/g, ' ');
+}
+
 export function ruleLocation(rule: Rule): string {
   return rule.line === null ? `${rule.file} (implicit deny after a specific-argument file)` : `${rule.file}:${rule.line}`;
 }
@@ -119,7 +124,7 @@ export function explain(
       rule(rule, op, values) {
         if (values.length === 0) return;
         const verb = op === 'add' ? '+' : '-';
-        askLines.push(`  ${verb} ${values.join(', ')}    ${ruleLocation(rule)}: ${rule.text}`);
+        askLines.push(`  ${verb} ${values.join(', ')}    ${ruleLocation(rule)}: ${ruleDisplay(rule)}`);
       },
       step(what, removed, added) {
         const parts = [...removed.map((r) => `- ${r}`), ...added.map((a) => `+ ${a}`)];
@@ -139,7 +144,7 @@ export function explain(
   out.push(`decision: ${headline(decision)}`);
   for (const w of decision.warnings) out.push(`warning:  ${w}`);
   if (decision.rule) {
-    out.push('', `deciding rule: ${ruleLocation(decision.rule)}`, `    ${decision.rule.text}`);
+    out.push('', `deciding rule: ${ruleLocation(decision.rule)}`, `    ${ruleDisplay(decision.rule)}`);
   }
 
   if (parsed.ok && (skipped.length || decision.rule)) {
@@ -147,7 +152,7 @@ export function explain(
     const shown = opts.all ? skipped : skipped.slice(0, SKIP_LIMIT);
     out.push('', `rules passed over before it (${skipped.length}):`);
     if (skipped.length === 0) out.push('  none');
-    for (const r of shown) out.push(`  ${ruleLocation(r)}: ${r.text}`, `      ${mismatchReason(r, req, si)}`);
+    for (const r of shown) out.push(`  ${ruleLocation(r)}: ${ruleDisplay(r)}`, `      ${mismatchReason(r, req, si)}`);
     if (shown.length < skipped.length)
       out.push(`  ... ${skipped.length - shown.length} more (use --all to list them)`);
     const considered = ruleset.candidates(req.service, req.argument);
