@@ -9,6 +9,7 @@ import type { RuleSet } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decisionJsonLine } from '../render/json.js';
 import { obtainSystemInfo, openRuleSet, readSystemInfoFile, systemInfoPath, type SourceOptions } from './sources.js';
+import { winstonLogger, type Level } from '../log.js';
 
 export interface EvalArgs extends SourceOptions {
   source?: string | undefined;
@@ -18,6 +19,7 @@ export interface EvalArgs extends SourceOptions {
   assumeYesForAsk?: boolean | undefined;
   requestedSource?: string | undefined;
   batch?: string | undefined;
+  logLevel?: Level | undefined;
 }
 
 export interface Io {
@@ -93,11 +95,12 @@ export async function runEval(args: EvalArgs, io: Io = defaultIo()): Promise<num
     if (!(err instanceof SystemInfoError)) throw err;
     d = denySystemInfo(args, err);
   }
-  if (args.json) io.out(decisionJsonLine(d) + '\n');
-  else {
-    for (const w of d.warnings) io.err(`warning: ${w}\n`);
-    io.out(decisionText(d) + '\n');
+  if (d.warnings.length) {
+    // winston is loaded only when there is something to say
+    const log = await winstonLogger(args.logLevel ?? 'warn');
+    for (const w of d.warnings) log.log('warn', w);
   }
+  io.out((args.json ? decisionJsonLine(d) : decisionText(d)) + '\n');
   return evalStatus(d);
 }
 

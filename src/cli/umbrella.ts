@@ -6,7 +6,7 @@
 import yargs, { type Argv } from 'yargs';
 import { explain } from '../render/explain.js';
 import { SystemInfoError } from '../policy/system-info.js';
-import { isLevel } from '../log.js';
+import { isLevel, type Level } from '../log.js';
 import { VERSION } from '../version.js';
 import { execMain, parseExecArgs, UsageError } from './exec-main.js';
 import { defaultIo, evalStatus, runEval, type Io } from './eval-cmd.js';
@@ -111,6 +111,7 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
             assumeYesForAsk: a.assumeYesForAsk,
             requestedSource: a.requestedSource,
             batch: a.batch,
+            logLevel: a.logLevel as Level,
           },
           io,
         );

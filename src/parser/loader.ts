@@ -107,7 +107,8 @@ export class PolicyLoader {
     const order = [...chosen.keys()].sort(byteCompare);
     for (const base of order) {
       const file = chosen.get(base)!;
-      this.loadPolicyFile(file, { baseDir: path.dirname(file), stack: [file], inLegacy: false });
+      // the stack holds resolved paths, so a cycle through a linked directory is still one cycle
+      this.loadPolicyFile(file, { baseDir: path.dirname(file), stack: [this.fs.resolve(file)], inLegacy: false });
     }
     return this;
   }
@@ -122,7 +123,7 @@ export class PolicyLoader {
       names = this.fs.list(dir);
     } catch (err) {
       if (!(err instanceof FileSourceError)) throw err;
-      if (from === null && dir === RUNTIME_POLICY_PATH && err.kind === 'missing') return null;
+      if (from === null && path.resolve(dir) === RUNTIME_POLICY_PATH && err.kind === 'missing') return null;
       this.error(new PolicyError('policy-dir', `cannot read policy directory ${dir}: ${err.message}`, from ?? dir, line));
       return null;
     }
@@ -226,9 +227,9 @@ export class PolicyLoader {
         const files = this.listPolicyDir(target, file, lineno);
         if (files === null) return;
         for (const f of files) {
-          const resolved = this.fs.resolve(f);
-          const inner = this.enter(resolved, frame, file, lineno, params[0]!.column);
-          if (inner) this.loadPolicyFile(resolved, inner);
+          // like Qubes, rules name the file inside the (resolved) directory; cycles use its real path
+          const inner = this.enter(this.fs.resolve(f), frame, file, lineno, params[0]!.column);
+          if (inner) this.loadPolicyFile(f, inner);
         }
         return;
       }
@@ -314,9 +315,11 @@ export class PolicyLoader {
     this.result.notices.push(...listing.skipped);
     const legacyFrame: Frame = { baseDir: this.legacyPath, stack: frame.stack, inLegacy: true };
     for (const entry of listing.entries) {
-      const inner = this.enter(entry.file, legacyFrame, from, lineno, column);
+      // Qubes opens each legacy file by its resolved path but names the implicit denies by the listed one
+      const resolved = this.fs.resolve(entry.file);
+      const inner = this.enter(resolved, legacyFrame, from, lineno, column);
       if (!inner) continue;
-      this.loadServiceFile(entry.file, entry.service, entry.argument, inner);
+      this.loadServiceFile(resolved, entry.service, entry.argument, inner);
       // a specific-argument file never falls through to the generic one (R4.0 semantics)
       if (entry.argument !== null) this.result.rules.push(...implicitCompatRules(entry.service, entry.argument, entry.file));
     }

@@ -177,6 +177,7 @@ function buildRule(
       errors.push(new PolicyError('param-duplicate', `parameter given twice: ${pyRepr(key)}`, at.file, at.line, p.column));
       continue;
     }
+    // the column is the parameter's (the key's), which is where diagnostics point
     values.set(key, { text: p.text.slice(eq + 1), column: p.column });
   }
 
@@ -212,8 +213,7 @@ function buildRule(
           `invalid parameters for action ${ACTION_CLASS[action]}: [${f.params.map((p) => pyRepr(p.text)).join(', ')}]`,
           at.file,
           at.line,
-          // point at the key, which is where the value's column minus the key length lands
-          first.column - invalid[0]!.length - 1,
+          first.column,
         ),
       );
     } else {
@@ -313,6 +313,14 @@ export function implicitCompatRules(service: string | null, argument: string | n
   return ['@anyvm @anyvm deny', '@anyvm @adminvm deny'].map(
     (text) => parseServiceLine(text, service, argument, { file, line: null }, 0, 'implicit').rule!,
   );
+}
+
+/**
+ * The `target=` that redirects a call. An empty `target=` counts as no
+ * redirect, as in Qubes (where an empty string is false); ask still offers it.
+ */
+export function effectiveRedirect(rule: Rule): Token | null {
+  return rule.redirect !== null && rule.redirect.text !== '' ? rule.redirect : null;
 }
 
 /** The action with its parameters as written, e.g. `allow target=vault`. */

@@ -70,7 +70,8 @@ const SERVICE_CHARS = /^[A-Za-z0-9._-]*$/;
 export function invalidChars(s: string, allowed: RegExp): string[] {
   const bad = new Set<string>();
   for (const ch of s) if (!allowed.test(ch)) bad.add(ch);
-  return [...bad].sort();
+  // code-point order, like Python's sorted() (UTF-16 order differs above U+FFFF)
+  return [...bad].sort(byteCompare);
 }
 
 export const CHARSET = {
@@ -96,9 +97,14 @@ export function pyRepr(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (ch !== ' ' && NON_PRINTABLE.test(ch))
-      out += cp > 0xffff ? '\\U' + cp.toString(16).padStart(8, '0') : '\\u' + cp.toString(16).padStart(4, '0');
+    else if (cp < 0x20 || cp === 0x7f || (ch !== ' ' && NON_PRINTABLE.test(ch)))
+      // Python's escapes: \xNN below U+0100, \uNNNN in the BMP, \UNNNNNNNN above
+      out +=
+        cp < 0x100
+          ? '\\x' + cp.toString(16).padStart(2, '0')
+          : cp > 0xffff
+            ? '\\U' + cp.toString(16).padStart(8, '0')
+            : '\\u' + cp.toString(16).padStart(4, '0');
     else out += ch;
   }
   return out + q;

@@ -4,7 +4,7 @@
  * forbid, then resolve `@dispvm` and dom0 and drop the caller itself and
  * internal qubes.
  */
-import type { Rule } from '../parser/rule.js';
+import { effectiveRedirect, type Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
 import { defaultDispvmTemplate, EvaluationFault, lookupRef, matchesServiceArgument, matchesSource } from './match.js';
 import type { Request } from './request.js';
@@ -64,7 +64,7 @@ export function collectAskTargets(rules: readonly Rule[], req: Request, si: Syst
   for (let i = rules.length - 1; i >= 0; i--) {
     const rule = rules[i]!;
     if (!matchesServiceArgument(rule, req) || !matchesSource(rule.source, req.source)) continue;
-    const values = expandTarget(rule.redirect ?? rule.target, si, rule);
+    const values = expandTarget(effectiveRedirect(rule) ?? rule.target, si, rule);
     if (rule.action === 'deny') {
       const removed = trace ? values.filter((v) => targets.has(v)) : values;
       for (const v of values) targets.delete(v);

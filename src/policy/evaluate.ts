@@ -3,7 +3,7 @@
  * Pure and synchronous; never throws for a denial, and turns every internal
  * surprise into a deny (fail closed).
  */
-import type { Rule } from '../parser/rule.js';
+import { effectiveRedirect, type Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
 import { collectAskTargets, type AskTrace } from './ask.js';
 import {
@@ -314,8 +314,9 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
       case 'allow': {
         if (req.source.qube === null)
           return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
+        const redirect = effectiveRedirect(rule);
         const resolved: Resolved =
-          rule.redirect !== null ? redirectValue(rule.redirect, si, base.warnings) : { ok: true, value: req.target };
+          redirect !== null ? redirectValue(redirect, si, base.warnings) : { ok: true, value: req.target };
         if (!resolved.ok) return deny(base, resolved.kind, resolved.reason);
         return allowTo(resolved.value, req, si, base, {
           rule,
