@@ -141,8 +141,10 @@ function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p
   }
 
   const src = req.source.qube;
-  if (src !== null && destination.kind === 'qube' && destination.qube === src)
-    return deny(base, 'loopback', 'loopback qrexec connection not supported');
+  const reached = destination.kind === 'qube' ? destination.qube : destination.kind === 'remote' ? destination.remote : null;
+  if (src !== null && reached === src) return deny(base, 'loopback', 'loopback qrexec connection not supported');
+  if (destination.kind === 'remote' && p.user)
+    base.warnings.push(`user=${p.user} of ${where(rule)} is ignored for RemoteVM ${destination.remote.name}`);
 
   // the result block must name uuids: fail closed when system info lacks them
   const needUuid: Qube | null =
@@ -203,6 +205,8 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
     if (dt.kind === 'dispvm') {
       const name = req.source.qube?.defaultDispvm ?? null;
       defaultTarget = name === null ? null : '@dispvm:' + name;
+      if (name === null)
+        base.warnings.push(`default_target @dispvm is ignored: ${req.source.text} has no default_dispvm`);
     } else {
       defaultTarget = normaliseAskTarget(dt);
     }

@@ -20,7 +20,9 @@ export interface Qube {
   readonly transportRpc: string | null;
 }
 
-export class SystemInfoError extends Error {}
+export class SystemInfoError extends Error {
+  override name = 'SystemInfoError';
+}
 
 export class SystemInfo {
   readonly qubes: ReadonlyMap<string, Qube>;
@@ -97,9 +99,10 @@ export function systemInfoFromJson(doc: unknown): SystemInfo {
     const type = d['type'];
     if (type === undefined) throw new SystemInfoError(`system info: ${where}.type is missing`);
     if (typeof type !== 'string') fail(`${where}.type`, 'a string', type);
-    const tags = d['tags'] ?? [];
+    // absent fields take their defaults; present ones (null included) must have the right type
+    const tags = d['tags'] === undefined ? [] : d['tags'];
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) fail(`${where}.tags`, 'an array of strings', tags);
-    const tfd = d['template_for_dispvms'] ?? false;
+    const tfd = d['template_for_dispvms'] === undefined ? false : d['template_for_dispvms'];
     if (typeof tfd !== 'boolean') fail(`${where}.template_for_dispvms`, 'a boolean', tfd);
     const internal = d['internal'] ?? false;
     if (typeof internal !== 'boolean' && typeof internal !== 'string')
