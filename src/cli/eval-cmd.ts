@@ -109,7 +109,7 @@ interface BatchRequest {
   source: string;
   target: string;
   service: string;
-  path?: string[];
+  path?: string[] | undefined;
   legacyPath?: string;
   systemInfo?: string;
   requestedSource?: string;
@@ -148,7 +148,8 @@ function parseBatchLine(line: string): BatchRequest | string {
   const p = o['path'];
   if (p !== undefined) {
     if (typeof p === 'string') req.path = [p];
-    else if (Array.isArray(p) && p.every((x) => typeof x === 'string')) req.path = p as string[];
+    // an empty list means "not given": the command line's --path applies
+    else if (Array.isArray(p) && p.every((x) => typeof x === 'string')) req.path = p.length ? (p as string[]) : undefined;
     else return 'bad batch line: "path" must be a string or an array of strings';
   }
   for (const [k, field] of [
@@ -222,7 +223,7 @@ export async function runBatch(args: EvalArgs, io: Io = defaultIo()): Promise<nu
       }
       const si = await systemInfo(req.systemInfo ?? systemInfoPath(args, io.env));
       if (si instanceof SystemInfoError) {
-        d = denySystemInfo({ source: req.source }, si);
+        d = denySystemInfo({ source: req.source, requestedSource: req.requestedSource ?? args.requestedSource }, si);
       } else {
         d = evaluate(
           rules,

@@ -176,6 +176,8 @@ export interface ExecIo {
   log: Logger;
   env: NodeJS.ProcessEnv;
   version: string;
+  /** `r40`: the R4.0 `qrexec-policy DOMAIN_ID SOURCE TARGET SERVICE PROCESS_IDENT` form (five arguments only). */
+  form: 'exec' | 'r40';
 }
 
 function makeLogger(args: ExecArgs): Logger {
@@ -212,6 +214,10 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     return 0;
   }
   const n = args.positionals.length;
+  if (io.form === 'r40' && n !== 5) {
+    stderr(`qrexec-policy: the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments\n`);
+    return 2;
+  }
   if (n !== 3 && n !== 5) {
     stderr(`qrexec-policy-exec: expected 3 or 5 positional arguments, got ${n}\n${EXEC_USAGE}`);
     return 2;

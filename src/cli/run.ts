@@ -5,7 +5,7 @@
  */
 export function runMain(name: string, main: () => Promise<number>, crashStatus = 1): void {
   const crash = (err: unknown) => {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
     process.stderr.write(`${name}: internal error: ${msg}\n`);
     if (process.env['QREXEC_POLICY_DEBUG'] && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     process.exitCode = crashStatus;

@@ -79,13 +79,33 @@ function sourceOptions(a: Record<string, unknown>): SourceOptions {
   };
 }
 
+/** A usage problem found by yargs; stops the command before its handler runs. */
+class CliUsageError extends Error {}
+
+/** `--batch -` must mean standard input; yargs would read the lone dash as an empty value. */
+function normaliseArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (argv[i] === '--batch' && argv[i + 1] === '-') {
+      out.push('--batch=-');
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
+}
+
 export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
-  if (isR40Form(argv)) return execMain(argv, { version: VERSION });
+  if (isR40Form(argv)) return execMain(argv, { version: VERSION, form: 'r40' });
   let status = 0;
-  const parser = yargs([...argv])
+  const parser = yargs(normaliseArgv(argv))
     .scriptName('qrexec-policy')
     .usage('$0 <command> [options]\n\nQubes OS qrexec policy: evaluate, explain and check policy.')
-    .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false })
+    // qube names like 12 stay strings; --path takes one value per use (not greedy)
+    .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': false })
     .command(
       'eval [source] [target] [service]',
       'decide one request (or many with --batch)',
@@ -171,14 +191,14 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
     .fail((msg, err) => {
       // a message means a usage problem; an error without one comes from a handler
       if (msg === null || msg === undefined) throw err;
-      io.err(`qrexec-policy: ${msg}\n\nRun 'qrexec-policy --help' for usage.\n`);
-      status = 2;
+      throw new CliUsageError(msg);
     })
     .exitProcess(false);
   try {
     await parser.parseAsync();
   } catch (err) {
-    io.err(`qrexec-policy: ${(err as Error).message}\n`);
+    if (!(err instanceof CliUsageError)) throw err;
+    io.err(`qrexec-policy: ${err.message}\n\nRun 'qrexec-policy --help' for usage.\n`);
     return 2;
   }
   return status;

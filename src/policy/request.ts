@@ -50,8 +50,8 @@ export type ParsedRequest =
       reason: string;
       service: string | null;
       argument: string | null;
-      /** The normalised target when only the source/service was bad, else null. */
-      requestedTarget: string | null;
+      /** Always null: an invalid request has no normalised target (SPEC §3.3). */
+      requestedTarget: null;
     };
 
 /** Split `SERVICE[+ARG]`; `svc` has argument `+`. */
@@ -125,7 +125,7 @@ export function parseRequest(input: RequestInput, si: SystemInfo): ParsedRequest
     return { ok: false, reason: `bad request: ${err.message}`, service, argument, requestedTarget: null };
   }
   const bad = checkServiceArg(service, argument);
-  if (bad !== null) return { ok: false, reason: `bad request: ${bad}`, service, argument, requestedTarget: target.text };
+  if (bad !== null) return { ok: false, reason: `bad request: ${bad}`, service, argument, requestedTarget: null };
   let source = resolveSource(input.source, si);
   let requestedSource: Qube | null = null;
   if (input.requestedSource != null) {
@@ -136,7 +136,7 @@ export function parseRequest(input: RequestInput, si: SystemInfo): ParsedRequest
         reason: `bad request: requested source ${JSON.stringify(input.requestedSource)} is not a known RemoteVM`,
         service,
         argument,
-        requestedTarget: target.text,
+        requestedTarget: null,
       };
     if (source.qube === null || remote.relayvm !== source.qube.name)
       return {
@@ -144,7 +144,7 @@ export function parseRequest(input: RequestInput, si: SystemInfo): ParsedRequest
         reason: `bad request: ${JSON.stringify(input.source)} is not the relay of ${remote.name}`,
         service,
         argument,
-        requestedTarget: target.text,
+        requestedTarget: null,
       };
     requestedSource = remote;
     source = { text: remote.name, qube: remote, isDom0: false };

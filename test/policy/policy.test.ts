@@ -376,8 +376,8 @@ t.test('request validation', async (t) => {
       t.equal(d.kind, 'bad-request', JSON.stringify(service));
       t.equal(d.rule, null);
       t.equal(d.notify, true);
-      // the target itself was fine
-      t.equal(d.requestedTarget, 'personal');
+      // an invalid request has no normalised target (SPEC §3.3), even if the target was fine
+      t.equal(d.requestedTarget, null);
     }
     const d = denied(decide('* * @anyvm @anyvm allow\n', 'work', 'personal', 'svc+a/b'));
     t.equal(d.service, 'svc');
@@ -452,7 +452,7 @@ t.test('request validation', async (t) => {
       const b = denied(decide(p, 'sys-relay', 'work', 'svc', { si, requestedSource: rs }));
       t.equal(b.kind, 'bad-request', rs);
       t.equal(b.rule, null);
-      t.equal(b.requestedTarget, 'work');
+      t.equal(b.requestedTarget, null, 'an invalid request has no normalised target');
       t.equal(b.requestedSource, rs);
     }
     // … whose relayvm is the caller
