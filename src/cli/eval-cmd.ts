@@ -2,6 +2,7 @@
  * `qrexec-policy eval`: one decision (human line or `--json`), or a stream of
  * them with `--batch` (SPEC §3.3).
  */
+import { expected } from '../errors.js';
 import * as fs from 'node:fs';
 import { evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
@@ -92,7 +93,7 @@ export async function runEval(args: EvalArgs, io: Io = defaultIo()): Promise<num
       { assumeYesForAsk: !!args.assumeYesForAsk },
     );
   } catch (err) {
-    if (!(err instanceof SystemInfoError)) throw err;
+    expected(err, SystemInfoError);
     d = denySystemInfo(args, err);
   }
   if (d.warnings.length) {
@@ -194,7 +195,7 @@ export async function runBatch(args: EvalArgs, io: Io = defaultIo()): Promise<nu
       try {
         si = file === undefined ? await obtainSystemInfo({ ...args, systemInfo: undefined }, { ...io.env, QREXEC_POLICY_SYSTEM_INFO: '' }) : readSystemInfoFile(file);
       } catch (err) {
-        if (!(err instanceof SystemInfoError)) throw err;
+        expected(err, SystemInfoError);
         si = err;
       }
       infos.set(key, si);

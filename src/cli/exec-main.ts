@@ -3,6 +3,7 @@
  * It parses its own arguments (no yargs), logs with the tiny stderr writer
  * (no winston), prints the result block and answers by exit code.
  */
+import { expected } from '../errors.js';
 import { resultBlock } from '../render/block.js';
 import { evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
@@ -201,7 +202,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     args = parseExecArgs(argv);
     cfg = execConfig(args, env);
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
+    expected(err, UsageError);
     stderr(`qrexec-policy-exec: ${err.message}\n${EXEC_USAGE}`);
     return 2;
   }
@@ -232,7 +233,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   try {
     si = await obtainSystemInfo(args, env);
   } catch (err) {
-    if (!(err instanceof SystemInfoError)) throw err;
+    expected(err, SystemInfoError);
     log.log('error', `qrexec: ${serviceArg}: ${source} -> ${target || '@default'}: ${err.message}`);
     if (printBlock) stdout('result=deny\n');
     return 1;

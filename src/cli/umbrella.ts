@@ -3,6 +3,7 @@
  * and the R4.0 per-call form `qrexec-policy [flags] DOMAIN_ID SOURCE TARGET
  * SERVICE PROCESS_IDENT`, recognised by its numeric first argument (SPEC §2).
  */
+import { expected } from '../errors.js';
 import yargs, { type Argv } from 'yargs';
 import { explain } from '../render/explain.js';
 import { SystemInfoError } from '../policy/system-info.js';
@@ -83,13 +84,9 @@ function sourceOptions(a: Record<string, unknown>): SourceOptions {
 class CliUsageError extends Error {}
 
 /** `--batch -` must mean standard input; yargs would read the lone dash as an empty value. */
-function normaliseArgv(argv: readonly string[]): string[] {
+export function normaliseArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
     if (argv[i] === '--batch' && argv[i + 1] === '-') {
       out.push('--batch=-');
       i++;
@@ -156,7 +153,7 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
           io.out(text);
           status = evalStatus(decision);
         } catch (err) {
-          if (!(err instanceof SystemInfoError)) throw err;
+          expected(err, SystemInfoError);
           io.err(`qrexec-policy explain: ${err.message}\n`);
           status = 1;
         }
@@ -197,7 +194,7 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
   try {
     await parser.parseAsync();
   } catch (err) {
-    if (!(err instanceof CliUsageError)) throw err;
+    expected(err, CliUsageError);
     io.err(`qrexec-policy: ${err.message}\n\nRun 'qrexec-policy --help' for usage.\n`);
     return 2;
   }

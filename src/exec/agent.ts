@@ -65,7 +65,8 @@ function callLocal(service: string, params: unknown, cfg: AgentConfig, timeoutMs
         reject(new AgentError(`${service}: reply too large`));
       } else chunks.push(b);
     });
-    sock.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service}: ${e.code ?? e.message}`)));
+    // socket errors carry an errno code (ENOENT, ECONNREFUSED, …)
+    sock.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service}: ${e.code}`)));
     sock.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
   });
   return withTimeout(p, timeoutMs, service, () => sock.destroy());
@@ -82,16 +83,21 @@ function callRemote(guivm: string, service: string, params: unknown, cfg: AgentC
     let size = 0;
     child.stdout.on('data', (b: Buffer) => {
       size += b.length;
-      if (size > MAX_REPLY) child.kill();
-      else chunks.push(b);
+      if (size <= MAX_REPLY) chunks.push(b);
+      else {
+        reject(new AgentError(`${service}: reply too large`));
+        child.kill();
+      }
     });
-    child.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service} via ${cfg.qrexecClient}: ${e.code ?? e.message}`)));
+    // spawn errors carry an errno code (ENOENT, EACCES, …)
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service} via ${cfg.qrexecClient}: ${e.code}`)));
     child.on('close', (code) => {
       if (code !== 0) reject(new AgentError(`${service} in ${guivm}: qrexec-client exited with status ${code}`));
       else resolve(Buffer.concat(chunks).toString('latin1'));
     });
+    /* c8 ignore next 3 -- the other side may close early; its exit status tells */
     child.stdin.on('error', () => {
-      /* the other side may close early; the exit status tells */
+      /* ignored */
     });
     child.stdin.end(JSON.stringify(params));
   });

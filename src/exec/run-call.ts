@@ -5,10 +5,13 @@
  * configurable so tests run this against a fake qubesd and a fake
  * qrexec-client.
  */
+import { expected } from '../errors.js';
 import { spawn } from 'node:child_process';
+import * as os from 'node:os';
 import { confirmAsk } from '../policy/evaluate.js';
 import type { AllowDecision, AskDecision, Decision, DenyDecision } from '../policy/decision.js';
 import type { RequestInput } from '../policy/request.js';
+import { ruleWhere } from '../parser/rule.js';
 import type { SystemInfo } from '../policy/system-info.js';
 import type { Logger } from '../log.js';
 import { AgentError, askUser, notifyUser, type AgentConfig } from './agent.js';
@@ -63,12 +66,12 @@ export async function resolveAsk(
   try {
     answer = await askUser(guivm, d, si, cfg);
   } catch (err) {
-    if (!(err instanceof AgentError)) throw err;
+    expected(err, AgentError);
     log.log('error', `cannot ask the policy agent in ${guivm}: ${err.message}`);
     return denied(d, 'fault', `ask: policy agent in ${guivm} unavailable (${err.message})`, true);
   }
-  const where = d.rule?.line == null ? d.rule?.file : `${d.rule.file}:${d.rule.line}`;
-  if (answer.kind === 'deny') return denied(d, 'rule', `denied by the user ${where}`, d.notify);
+  // an ask always comes from a rule
+  if (answer.kind === 'deny') return denied(d, 'rule', `denied by the user ${ruleWhere(d.rule!)}`, d.notify);
   if (answer.kind === 'invalid') {
     log.log('error', `invalid ask response for ${input.service}: ${JSON.stringify(answer.reply.slice(0, 100))}`);
     return denied(d, 'fault', 'invalid response from the policy agent', true);
@@ -90,6 +93,7 @@ export async function notifyDecision(
   const guivm = guivmOf(input.source, si);
   if (guivm === null) return;
   const { service, argument } = d;
+  /* c8 ignore next -- decisions that reach here always name their service */
   if (service === null || argument === null) return;
   const params =
     d.result === 'allow'
@@ -98,7 +102,7 @@ export async function notifyDecision(
   try {
     await notifyUser(guivm, params, cfg);
   } catch (err) {
-    if (!(err instanceof AgentError)) throw err;
+    expected(err, AgentError);
     log.log('error', `error calling qrexec-policy-agent in ${guivm}: ${err.message}`);
   }
 }
@@ -120,7 +124,8 @@ export function qrexecClientArgs(d: AllowDecision, call: CallIdentity, newDispvm
   switch (dest.kind) {
     case 'dom0': {
       // dom0 services learn how the caller named the target: `keyword adminvm` or `name dom0`
-      const t = d.requestedTarget ?? '@default';
+      // an allowed request always has a normalised target
+      const t = d.requestedTarget!;
       const [type, name] = t.startsWith('@') ? ['keyword', t.slice(1)] : ['name', t];
       return ['-Ed', 'dom0', ...connect, `QUBESRPC ${call.serviceArg} ${call.source} ${type} ${name}`];
     }
@@ -159,8 +164,9 @@ const DISPVM_REPLY = /^(uuid:[0-9A-Fa-f-]{1,64}|[A-Za-z0-9][A-Za-z0-9_.-]{0,62})
 export function runQrexecClient(binary: string, args: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: 'inherit', shell: false });
-    child.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot run ${binary}: ${e.code ?? e.message}`)));
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot run ${binary}: ${e.code}`)));
+    // killed by a signal: the shell convention, 128 + its number
+    child.on('close', (code, signal) => resolve(code ?? 128 + os.constants.signals[signal!]));
   });
 }
 
@@ -191,7 +197,7 @@ export async function runAllowedCall(d: AllowDecision, call: CallIdentity, cfg: 
       await startQube(`uuid:${dest.relay.uuid}`, cfg);
     }
   } catch (err) {
-    if (!(err instanceof QubesdError)) throw err;
+    expected(err, QubesdError);
     log.log('error', `qrexec: ${call.serviceArg}: ${call.source} -> ${d.target}: cannot start the target: ${err.message}`);
     return 1;
   }

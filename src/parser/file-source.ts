@@ -40,9 +40,9 @@ export function decodeUtf8(bytes: Uint8Array, name: string): string {
   }
 }
 
+/** File-system errors carry an errno code (ENOENT, EACCES, EISDIR, …). */
 function describeIo(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}` : String(e.message ?? e);
+  return String((err as NodeJS.ErrnoException).code);
 }
 
 export const nodeFileSource: FileSource = {
@@ -79,6 +79,7 @@ export const nodeFileSource: FileSource = {
     } catch {
       // like Python's Path.resolve(strict=False): resolve the part that exists
       const parent = path.dirname(abs);
+      /* c8 ignore next -- the root itself always resolves */
       if (parent === abs) return abs;
       return path.join(this.resolve(parent), path.basename(abs));
     }

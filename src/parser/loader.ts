@@ -7,6 +7,7 @@
  * reports them all); callers that evaluate treat any error as "deny all".
  * The first collected error is the one the reference would have reported.
  */
+import { expected } from '../errors.js';
 import * as path from 'node:path';
 import { PolicyError } from './errors.js';
 import { FileSourceError, nodeFileSource, type FileSource } from './file-source.js';
@@ -122,7 +123,7 @@ export class PolicyLoader {
     try {
       names = this.fs.list(dir);
     } catch (err) {
-      if (!(err instanceof FileSourceError)) throw err;
+      expected(err, FileSourceError);
       if (from === null && path.resolve(dir) === RUNTIME_POLICY_PATH && err.kind === 'missing') return null;
       this.error(new PolicyError('policy-dir', `cannot read policy directory ${dir}: ${err.message}`, from ?? dir, line));
       return null;
@@ -152,7 +153,7 @@ export class PolicyLoader {
       this.result.files.push(file);
       return text;
     } catch (err) {
-      if (!(err instanceof FileSourceError)) throw err;
+      expected(err, FileSourceError);
       this.error(new PolicyError(err.kind === 'encoding' ? 'file-encoding' : 'file-read', err.message, file, null));
       return null;
     }
@@ -344,7 +345,7 @@ export function listLegacyDir(
   try {
     names = fs.list(dir);
   } catch (err) {
-    if (!(err instanceof FileSourceError)) throw err;
+    expected(err, FileSourceError);
     return { error: `cannot read legacy policy directory ${dir}: ${err.message}` };
   }
   const skipped: string[] = [];
@@ -365,6 +366,7 @@ export function listLegacyDir(
   entries.sort((a, b) => {
     const bySvc = byteCompare(a.service, b.service);
     if (bySvc !== 0) return bySvc;
+    /* c8 ignore next -- file names are unique, so service and argument never both repeat */
     if (a.argument === b.argument) return 0;
     if (a.argument === null) return 1;
     if (b.argument === null) return -1;

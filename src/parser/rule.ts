@@ -3,6 +3,7 @@
  * line (SPEC §4.3). Parsing never throws: it returns the rule, or every error
  * found on the line (the first one is the one the reference reports).
  */
+import { expected } from '../errors.js';
 import { PolicyError } from './errors.js';
 import { CHARSET, type Field, invalidChars, pyRepr, splitFields } from './text.js';
 import { parseToken, TokenError, type Token, type TokenContext } from './tokens.js';
@@ -121,7 +122,8 @@ function token(field: Field, context: TokenContext, at: Located, errors: PolicyE
   try {
     return parseToken(field.text, context);
   } catch (err) {
-    if (!(err instanceof TokenError)) throw err;
+    /* c8 ignore next -- only TokenError is expected here */
+    expected(err, TokenError);
     const id = context === 'source' ? 'source-token' : context === 'target' ? 'target-token' : 'redirect-token';
     errors.push(new PolicyError(id, err.message, at.file, at.line, field.column));
     return null;
@@ -321,6 +323,11 @@ export function implicitCompatRules(service: string | null, argument: string | n
  */
 export function effectiveRedirect(rule: Rule): Token | null {
   return rule.redirect !== null && rule.redirect.text !== '' ? rule.redirect : null;
+}
+
+/** `FILE:LINE`, or just `FILE` for the implicit compat rules. */
+export function ruleWhere(rule: Rule): string {
+  return rule.line === null ? rule.file : `${rule.file}:${rule.line}`;
 }
 
 /** The action with its parameters as written, e.g. `allow target=vault`. */

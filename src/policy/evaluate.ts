@@ -3,7 +3,8 @@
  * Pure and synchronous; never throws for a denial, and turns every internal
  * surprise into a deny (fail closed).
  */
-import { effectiveRedirect, type Rule } from '../parser/rule.js';
+import { expected } from '../errors.js';
+import { effectiveRedirect, ruleWhere, type Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
 import { collectAskTargets, type AskTrace } from './ask.js';
 import {
@@ -36,10 +37,6 @@ function deny(base: Base, kind: DenyKind, reason: string, notify = true, rule: R
   return { ...base, rule, result: 'deny', kind, reason, notify };
 }
 
-function where(rule: Rule): string {
-  return rule.line === null ? rule.file : `${rule.file}:${rule.line}`;
-}
-
 /** A target after `target=` redirection and verification, before final checks. */
 type Resolved = { ok: true; value: TargetValue } | { ok: false; kind: DenyKind; reason: string };
 
@@ -65,8 +62,8 @@ function redirectValue(tok: Token, si: SystemInfo, warnings: string[]): Resolved
       if (q.name === 'dom0') return { ok: true, value: { kind: 'dom0', text: tok.text } };
       return { ok: true, value: { kind: 'qube', text: tok.text, qube: q } };
     }
+    /* c8 ignore next 3 -- the parser admits no other kinds in target=; fail closed if that changes */
     default:
-      // the parser admits no other kinds in target=
       return { ok: false, kind: 'fault', reason: `invalid redirect ${tok.text}` };
   }
 }
@@ -90,7 +87,7 @@ function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p
       return deny(
         base,
         'no-target',
-        `policy define 'allow' action at ${where(rule)} but no target is specified by caller or policy`,
+        `policy define 'allow' action at ${ruleWhere(rule)} but no target is specified by caller or policy`,
       );
     case 'dispvm': {
       const name = req.source.qube?.defaultDispvm ?? null;
@@ -98,7 +95,7 @@ function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p
         return deny(
           base,
           'no-target',
-          `policy define 'allow' action to @dispvm at ${where(rule)} but no DispVM base is set for this VM`,
+          `policy define 'allow' action to @dispvm at ${ruleWhere(rule)} but no DispVM base is set for this VM`,
         );
       const tpl = si.get(name);
       if (tpl === undefined || !tpl.templateForDispvms)
@@ -144,7 +141,7 @@ function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p
   const reached = destination.kind === 'qube' ? destination.qube : destination.kind === 'remote' ? destination.remote : null;
   if (src !== null && reached === src) return deny(base, 'loopback', 'loopback qrexec connection not supported');
   if (destination.kind === 'remote' && p.user)
-    base.warnings.push(`user=${p.user} of ${where(rule)} is ignored for RemoteVM ${destination.remote.name}`);
+    base.warnings.push(`user=${p.user} of ${ruleWhere(rule)} is ignored for RemoteVM ${destination.remote.name}`);
 
   // the result block must name uuids: fail closed when system info lacks them
   const needUuid: Qube | null =
@@ -197,7 +194,7 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
     });
   }
   if (targets.length === 0)
-    return deny(base, 'no-target', `policy define 'ask' action at ${where(rule)} but no target is available to choose from`);
+    return deny(base, 'no-target', `policy define 'ask' action at ${ruleWhere(rule)} but no target is available to choose from`);
 
   let defaultTarget: string | null = null;
   if (rule.defaultTarget !== null) {
@@ -275,7 +272,7 @@ export function confirmAsk(d: AskDecision, chosen: string, si: SystemInfo, input
   try {
     value = normaliseTarget(chosen, si, base.warnings);
   } catch (err) {
-    if (!(err instanceof TokenError)) throw err;
+    expected(err, TokenError);
     return deny(base, 'not-in-ask-targets', `target ${chosen} is not a valid choice`);
   }
   if (value.text !== chosen) return deny(base, 'not-in-ask-targets', `target ${chosen} is not a valid choice`);
@@ -314,7 +311,7 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
     base.rule = rule;
     switch (rule.action) {
       case 'deny':
-        return deny(base, 'rule', `denied by policy ${where(rule)}`, rule.notify);
+        return deny(base, 'rule', `denied by policy ${ruleWhere(rule)}`, rule.notify);
       case 'allow': {
         if (req.source.qube === null)
           return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
@@ -334,12 +331,10 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
         return askDecision(rule, rules as readonly Rule[], req, si, base, opts);
     }
   } catch (err) {
-    if (err instanceof EvaluationFault) {
-      const at = err.rule ?? rule;
-      const where_ = at ? ` (rule ${where(at)})` : '';
-      return deny(base, 'fault', `denied to fail closed: ${err.message}${where_}; Qubes cannot evaluate this request either`, true, at);
-    }
-    throw err;
+    expected(err, EvaluationFault);
+    const at = err.rule ?? rule;
+    const inRule = at ? ` (rule ${ruleWhere(at)})` : '';
+    return deny(base, 'fault', `denied to fail closed: ${err.message}${inRule}; Qubes cannot evaluate this request either`, true, at);
   }
 }
 

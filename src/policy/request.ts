@@ -2,6 +2,7 @@
  * A qrexec request as the policy sees it: SERVICE[+ARG], the calling qube and
  * the target it asked for, validated and normalised (SPEC §3.1, §3.3).
  */
+import { expected } from '../errors.js';
 import { parseToken, TokenError, ZERO_UUID } from '../parser/tokens.js';
 import { CHARSET } from '../parser/text.js';
 import type { Qube, SystemInfo } from './system-info.js';
@@ -99,8 +100,8 @@ export function normaliseTarget(text: string, si: SystemInfo, warnings: string[]
       if (isDom0Qube(q)) return { kind: 'dom0', text };
       return { kind: 'qube', text, qube: q };
     }
+    /* c8 ignore next 2 -- parseToken(…, 'request') admits no other kinds */
     default:
-      // parseToken(…, 'request') admits no other kinds
       throw new TokenError(`invalid intendedtarget token: ${text}`);
   }
   warnings.push(`target ${JSON.stringify(text)} does not exist, using @default instead`);
@@ -121,7 +122,7 @@ export function parseRequest(input: RequestInput, si: SystemInfo): ParsedRequest
   try {
     target = normaliseTarget(input.target, si, warnings);
   } catch (err) {
-    if (!(err instanceof TokenError)) throw err;
+    expected(err, TokenError);
     return { ok: false, reason: `bad request: ${err.message}`, service, argument, requestedTarget: null };
   }
   const bad = checkServiceArg(service, argument);

@@ -877,3 +877,9 @@ t.test('eval and explain: an internal error propagates (runMain reports it), it 
   });
   t.equal(c.out, '');
 });
+
+t.test('batch: an empty path list means the command line --path', async (t) => {
+  const r = await batch([req({ ...gpg, path: [] })]);
+  t.equal(r.decisions.length, 1);
+  t.match(r.decisions[0], { result: 'allow', rule: { file: userFile } });
+});

@@ -18,15 +18,19 @@ export interface FakeAgent {
   close(): Promise<void>;
 }
 
+/** A reply string, `null` to close without answering, or `'hang'` to never answer. */
 export async function startFakeAgent(rpcDir: string, replies: { ask?: string | null; notify?: string }): Promise<FakeAgent> {
   const calls: AgentCall[] = [];
   const servers: net.Server[] = [];
+  const open = new Set<net.Socket>();
   for (const [service, reply] of [
     ['policy.Ask', replies.ask],
     ['policy.Notify', replies.notify ?? ''],
   ] as const) {
     if (reply === undefined) continue;
     const server = net.createServer({ allowHalfOpen: true }, (conn) => {
+      open.add(conn);
+      conn.on('close', () => open.delete(conn));
       const chunks: Buffer[] = [];
       conn.on('data', (b) => chunks.push(b));
       conn.on('error', () => {});
@@ -35,7 +39,7 @@ export async function startFakeAgent(rpcDir: string, replies: { ask?: string | n
         const nul = data.indexOf('\0');
         calls.push({ service, header: data.slice(0, nul), params: JSON.parse(data.slice(nul + 1)) });
         if (reply === null) conn.destroy();
-        else conn.end(reply);
+        else if (reply !== 'hang') conn.end(reply);
       });
     });
     await new Promise<void>((resolve) => server.listen(path.join(rpcDir, service), resolve));
@@ -44,6 +48,9 @@ export async function startFakeAgent(rpcDir: string, replies: { ask?: string | n
   return {
     rpcDir,
     calls,
-    close: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined),
+    close: () => {
+      for (const c of open) c.destroy();
+      return Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
+    },
   };
 }

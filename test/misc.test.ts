@@ -1,0 +1,45 @@
+/** Small shared pieces: expected-error filtering and the default stderr logger. */
+import t from 'tap';
+import { expected } from '../src/errors.js';
+import { stderrLogger } from '../src/log.js';
+import { runQrexecClient } from '../src/exec/run-call.js';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+class Expected extends Error {}
+
+t.test('expected() lets the expected class through and re-throws anything else', async (t) => {
+  const e = new Expected('fine');
+  t.doesNotThrow(() => expected(e, Expected));
+  const bug = new TypeError('a bug');
+  t.throws(() => expected(bug, Expected), bug);
+});
+
+t.test('stderrLogger without a writer goes to the process stderr', async (t) => {
+  const written: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => (written.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    stderrLogger('warn').log('warn', 'careful');
+    stderrLogger('warn').log('info', 'quiet');
+  } finally {
+    process.stderr.write = orig;
+  }
+  t.same(written, ['warning: careful\n']);
+});
+
+t.test('qrexec-client killed by a signal reports 128 + its number', async (t) => {
+  const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'fake-qrexec-client.mjs');
+  process.env['FAKE_QREXEC_SIGNAL'] = 'SIGTERM';
+  try {
+    t.equal(await runQrexecClient(client, []), 128 + 15);
+  } finally {
+    delete process.env['FAKE_QREXEC_SIGNAL'];
+  }
+});
+
+t.test('umbrella argv: --batch - means standard input', async (t) => {
+  const { normaliseArgv } = await import('../src/cli/umbrella.js');
+  t.same(normaliseArgv(['eval', '--json', '--batch', '-', '--path', 'p']), ['eval', '--json', '--batch=-', '--path', 'p']);
+  t.same(normaliseArgv(['eval', '--batch', 'file.jsonl']), ['eval', '--batch', 'file.jsonl']);
+});
