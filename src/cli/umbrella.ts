@@ -4,25 +4,16 @@
  * SERVICE PROCESS_IDENT`, recognised by its numeric first argument (SPEC §2).
  */
 import { expected } from '../errors.js';
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { explain } from '../render/explain.js';
 import { SystemInfoError } from '../policy/system-info.js';
-import { isLevel, type Level } from '../log.js';
+import type { Level } from '../log.js';
 import { VERSION } from '../version.js';
 import { execMain, parseExecArgs, UsageError } from './exec-main.js';
 import { defaultIo, evalStatus, runEval, type Io } from './eval-cmd.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from './sources.js';
-
-/** Commands later work will fill in; they fail (exit 2) rather than pretend. */
-const PENDING: ReadonlyArray<[string, string]> = [
-  ['list', 'what each qube may call and who may call it'],
-  ['lint', 'check policy files for errors and likely mistakes'],
-  ['test', 'run policy unit tests'],
-  ['graph', 'draw who may call whom (DOT)'],
-  ['convert', 'convert R4.0 policy files to policy.d files'],
-  ['daemon', 'serve policy decisions on a unix socket'],
-  ['fmt', 'align and normalise policy files'],
-];
+import { obtainSystemInfo, openRuleSet } from './sources.js';
+import { policyOptions, requestPositionals, sourceOptions } from './options.js';
+import { SUBCOMMANDS } from './commands/index.js';
 
 /** Is this argv the R4.0 per-call form (first non-option argument is a decimal number)? */
 export function isR40Form(argv: readonly string[]): boolean {
@@ -33,51 +24,6 @@ export function isR40Form(argv: readonly string[]): boolean {
     if (err instanceof UsageError) return false;
     throw err;
   }
-}
-
-function policyOptions<T>(y: Argv<T>) {
-  return y
-    .option('path', {
-      type: 'string',
-      array: true,
-      alias: 'policy-path',
-      describe: 'policy directory (repeatable); default /run/qubes/policy.d then /etc/qubes/policy.d',
-    })
-    .option('legacy-path', { type: 'string', describe: 'R4.0 policy directory (default /etc/qubes-rpc/policy)' })
-    .option('legacy', { type: 'boolean', describe: 'evaluate with R4.0 semantics only' })
-    .option('system-info', {
-      type: 'string',
-      describe: 'qube facts as JSON (env QREXEC_POLICY_SYSTEM_INFO); without it, ask qubesd',
-    })
-    .option('qubesd-internal-socket', { type: 'string', describe: 'qubesd internal socket (env QUBESD_INTERNAL_SOCKET)' })
-    .option('log-level', {
-      type: 'string',
-      default: 'warn',
-      describe: 'error, warn, info or debug',
-      coerce: (v: string) => {
-        if (!isLevel(v)) throw new Error(`invalid log level ${v} (error, warn, info, debug)`);
-        return v;
-      },
-    });
-}
-
-function requestPositionals<T>(y: Argv<T>) {
-  return y
-    .positional('source', { type: 'string', describe: 'calling qube' })
-    .positional('target', { type: 'string', describe: "requested target ('' for none)" })
-    .positional('service', { type: 'string', describe: 'SERVICE[+ARGUMENT]' })
-    .option('assume-yes-for-ask', { type: 'boolean', describe: 'treat ask as allow for the requested target' })
-    .option('requested-source', { type: 'string', describe: 'evaluate for this RemoteVM, relayed by SOURCE' });
-}
-
-function sourceOptions(a: Record<string, unknown>): SourceOptions {
-  return {
-    path: a['path'] as string[] | undefined,
-    legacyPath: a['legacyPath'] as string | undefined,
-    legacy: a['legacy'] as boolean | undefined,
-    systemInfo: a['systemInfo'] as string | undefined,
-    qubesdInternalSocket: a['qubesdInternalSocket'] as string | undefined,
-  };
 }
 
 /** A usage problem found by yargs; stops the command before its handler runs. */
@@ -167,16 +113,10 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
         status = await execMain(argv.slice(argv.indexOf('exec') + 1), { version: VERSION });
       },
     );
-  for (const [name, describe] of PENDING) {
-    parser.command(
-      name,
-      `${describe} (not yet implemented)`,
-      (y) => y.strict(false),
-      () => {
-        io.err(`qrexec-policy ${name}: not yet implemented\n`);
-        status = 2;
-      },
-    );
+  for (const sub of SUBCOMMANDS) {
+    parser.command(sub.command, sub.describe, sub.builder, async (a) => {
+      status = await sub.handler(a as Record<string, unknown>, io);
+    });
   }
   parser
     .demandCommand(1, 'a command is required')

@@ -1,0 +1,31 @@
+/**
+ * A subcommand of the umbrella `qrexec-policy` CLI. Each lives in its own
+ * module under cli/commands/ and loads its implementation only when run, so
+ * the umbrella starts without parsing lint, graph or daemon code.
+ */
+import type { Argv } from 'yargs';
+import type { Io } from './eval-cmd.js';
+
+export interface SubCommand {
+  /** yargs command string, e.g. `lint [paths..]`. */
+  command: string;
+  describe: string;
+  // yargs builders return differently typed Argv values; the umbrella only chains them
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  builder: (y: Argv) => Argv<any>;
+  /** Runs the command; resolves to the exit status. */
+  handler: (args: Record<string, unknown>, io: Io) => Promise<number>;
+}
+
+/** The stand-in for a command whose issue has not landed: it fails (exit 2) rather than pretend. */
+export function notYetImplemented(name: string, describe: string): SubCommand {
+  return {
+    command: name,
+    describe: `${describe} (not yet implemented)`,
+    builder: (y) => y.strict(false),
+    handler: async (_a, io) => {
+      io.err(`qrexec-policy ${name}: not yet implemented\n`);
+      return 2;
+    },
+  };
+}

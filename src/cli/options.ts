@@ -1,0 +1,53 @@
+/**
+ * Options shared by every command that reads policy (SPEC §2), and the
+ * request positionals of eval/explain. Command modules build on these.
+ */
+import type { Argv } from 'yargs';
+import { isLevel } from '../log.js';
+import type { SourceOptions } from './sources.js';
+
+export function policyOptions<T>(y: Argv<T>) {
+  return y
+    .option('path', {
+      type: 'string',
+      array: true,
+      alias: 'policy-path',
+      describe: 'policy directory (repeatable); default /run/qubes/policy.d then /etc/qubes/policy.d',
+    })
+    .option('legacy-path', { type: 'string', describe: 'R4.0 policy directory (default /etc/qubes-rpc/policy)' })
+    .option('legacy', { type: 'boolean', describe: 'evaluate with R4.0 semantics only' })
+    .option('system-info', {
+      type: 'string',
+      describe: 'qube facts as JSON (env QREXEC_POLICY_SYSTEM_INFO); without it, ask qubesd',
+    })
+    .option('qubesd-internal-socket', { type: 'string', describe: 'qubesd internal socket (env QUBESD_INTERNAL_SOCKET)' })
+    .option('log-level', {
+      type: 'string',
+      default: 'warn',
+      describe: 'error, warn, info or debug',
+      coerce: (v: string) => {
+        if (!isLevel(v)) throw new Error(`invalid log level ${v} (error, warn, info, debug)`);
+        return v;
+      },
+    });
+}
+
+export function requestPositionals<T>(y: Argv<T>) {
+  return y
+    .positional('source', { type: 'string', describe: 'calling qube' })
+    .positional('target', { type: 'string', describe: "requested target ('' for none)" })
+    .positional('service', { type: 'string', describe: 'SERVICE[+ARGUMENT]' })
+    .option('assume-yes-for-ask', { type: 'boolean', describe: 'treat ask as allow for the requested target' })
+    .option('requested-source', { type: 'string', describe: 'evaluate for this RemoteVM, relayed by SOURCE' });
+}
+
+export function sourceOptions(a: Record<string, unknown>): SourceOptions {
+  return {
+    path: a['path'] as string[] | undefined,
+    legacyPath: a['legacyPath'] as string | undefined,
+    legacy: a['legacy'] as boolean | undefined,
+    systemInfo: a['systemInfo'] as string | undefined,
+    qubesdInternalSocket: a['qubesdInternalSocket'] as string | undefined,
+  };
+}
+
