@@ -43,3 +43,10 @@ t.test('umbrella argv: --batch - means standard input', async (t) => {
   t.same(normaliseArgv(['eval', '--json', '--batch', '-', '--path', 'p']), ['eval', '--json', '--batch=-', '--path', 'p']);
   t.same(normaliseArgv(['eval', '--batch', 'file.jsonl']), ['eval', '--batch', 'file.jsonl']);
 });
+
+t.test('ask targets sort by code point, also beyond the BMP', async (t) => {
+  const { codePointSort } = await import('../src/policy/decision.js');
+  t.same(codePointSort(['b', 'a', 'B']), ['B', 'a', 'b']);
+  // UTF-16 order would put U+1F600 (a surrogate pair) before U+FF01
+  t.same(codePointSort(['\u{1F600}', '\uFF01', 'z']), ['z', '\uFF01', '\u{1F600}']);
+});

@@ -6,7 +6,7 @@
 import { expected } from '../errors.js';
 import { PolicyError } from './errors.js';
 import { CHARSET, type Field, invalidChars, pyRepr, splitFields } from './text.js';
-import { parseToken, TokenError, type Token, type TokenContext } from './tokens.js';
+import { cachedToken, TokenError, type Token, type TokenContext } from './tokens.js';
 
 export type Action = 'allow' | 'deny' | 'ask';
 
@@ -48,14 +48,6 @@ interface Located {
   file: string;
   line: number | null;
 }
-
-const ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny', 'ask']);
-
-const PARAMS_FOR: Record<Action, ReadonlySet<string>> = {
-  allow: new Set(['target', 'user', 'autostart', 'notify']),
-  ask: new Set(['target', 'default_target', 'user', 'autostart', 'notify']),
-  deny: new Set(['notify']),
-};
 
 const ACTION_CLASS: Record<Action, string> = { allow: 'Allow', deny: 'Deny', ask: 'Ask' };
 
@@ -118,14 +110,14 @@ function pyTuple(items: string[]): string {
   return items.length === 1 ? `(${pyRepr(items[0]!)},)` : `(${items.map(pyRepr).join(', ')})`;
 }
 
-function token(field: Field, context: TokenContext, at: Located, errors: PolicyError[]): Token | null {
+function token(field: Field, context: TokenContext, at: Located, fail: (e: PolicyError) => void): Token | null {
   try {
-    return parseToken(field.text, context);
+    return cachedToken(field.text, context);
   } catch (err) {
     /* c8 ignore next -- only TokenError is expected here */
     expected(err, TokenError);
     const id = context === 'source' ? 'source-token' : context === 'target' ? 'target-token' : 'redirect-token';
-    errors.push(new PolicyError(id, err.message, at.file, at.line, field.column));
+    fail(new PolicyError(id, err.message, at.file, at.line, field.column));
     return null;
   }
 }
@@ -139,6 +131,31 @@ interface RuleFields {
   params: Field[];
 }
 
+/** Shared by every rule without parameters (most of them). */
+const NO_PARAMS: readonly string[] = Object.freeze([]);
+
+/** The parameters an action may take; anything else is the reference's TypeError. */
+function paramAllowed(action: Action, key: string): boolean {
+  switch (key) {
+    case 'notify':
+      return true;
+    case 'target':
+    case 'user':
+    case 'autostart':
+      return action !== 'deny';
+    case 'default_target':
+      return action === 'ask';
+    default:
+      return false;
+  }
+}
+
+/**
+ * Build a rule from its fields. Written for the common case (a valid line,
+ * few parameters): no per-line maps or temporary arrays, so that loading a
+ * 10,000-rule policy stays fast even before the JIT has warmed up. Errors are
+ * collected in the order the reference checks them.
+ */
 function buildRule(
   f: RuleFields,
   at: Located,
@@ -146,85 +163,102 @@ function buildRule(
   format: RuleFormat,
   preChecked?: { service: string | null; argument: string | null },
 ): ParsedRule {
-  const errors: PolicyError[] = [];
+  let errors: PolicyError[] | null = null;
+  const fail = (e: PolicyError) => void (errors ??= []).push(e);
   let service: string | null;
   let argument: string | null;
   if (preChecked) {
     ({ service, argument } = preChecked);
   } else {
     const sa = checkServiceArgument(f.service, f.argument, at);
-    errors.push(...sa.errors);
+    for (const e of sa.errors) fail(e);
     ({ service, argument } = sa);
   }
-  const source = token(f.source, 'source', at, errors);
-  const target = token(f.target, 'target', at, errors);
+  const source = token(f.source, 'source', at, fail);
+  const target = token(f.target, 'target', at, fail);
 
   const actionText = f.action.text;
-  const action = ACTIONS.has(actionText) ? (actionText as Action) : null;
-  if (action === null) {
-    errors.push(new PolicyError('action', `invalid action: ${actionText}`, at.file, at.line, f.action.column));
-  }
+  const action: Action | null =
+    actionText === 'allow' || actionText === 'deny' || actionText === 'ask' ? actionText : null;
+  if (action === null) fail(new PolicyError('action', `invalid action: ${actionText}`, at.file, at.line, f.action.column));
 
-  const values = new Map<string, Field>();
+  // parameters: the known keys in locals; the first key the action does not take
+  let redirectField: Field | undefined;
+  let defaultField: Field | undefined;
+  let userValue: string | undefined;
+  let notifyField: Field | undefined;
+  let autostartField: Field | undefined;
+  let invalidParam: Field | undefined;
+  let seenOther: string[] | undefined;
   for (const p of f.params) {
     const eq = p.text.indexOf('=');
     if (eq < 0) {
-      errors.push(
-        new PolicyError('param-syntax', `invalid action parameter syntax: ${pyRepr(p.text)}`, at.file, at.line, p.column),
-      );
+      fail(new PolicyError('param-syntax', `invalid action parameter syntax: ${pyRepr(p.text)}`, at.file, at.line, p.column));
       continue;
     }
     const key = p.text.slice(0, eq);
-    if (values.has(key)) {
-      errors.push(new PolicyError('param-duplicate', `parameter given twice: ${pyRepr(key)}`, at.file, at.line, p.column));
+    // the column is the parameter's (the key's), which is where diagnostics point
+    const value: Field = { text: p.text.slice(eq + 1), column: p.column };
+    let repeated = false;
+    switch (key) {
+      case 'target':
+        repeated = redirectField !== undefined;
+        redirectField ??= value;
+        break;
+      case 'default_target':
+        repeated = defaultField !== undefined;
+        defaultField ??= value;
+        break;
+      case 'user':
+        repeated = userValue !== undefined;
+        userValue ??= value.text;
+        break;
+      case 'notify':
+        repeated = notifyField !== undefined;
+        notifyField ??= value;
+        break;
+      case 'autostart':
+        repeated = autostartField !== undefined;
+        autostartField ??= value;
+        break;
+      default:
+        repeated = (seenOther ??= []).includes(key);
+        if (!repeated) seenOther.push(key);
+    }
+    if (repeated) {
+      fail(new PolicyError('param-duplicate', `parameter given twice: ${pyRepr(key)}`, at.file, at.line, p.column));
       continue;
     }
-    // the column is the parameter's (the key's), which is where diagnostics point
-    values.set(key, { text: p.text.slice(eq + 1), column: p.column });
+    if (action !== null && invalidParam === undefined && !paramAllowed(action, key)) invalidParam = value;
   }
 
-  const bools: Record<string, boolean | undefined> = {};
-  for (const key of ['notify', 'autostart']) {
-    const v = values.get(key);
-    if (v === undefined) continue;
-    if (v.text !== 'yes' && v.text !== 'no') {
-      errors.push(
-        new PolicyError(
-          'param-boolean',
-          `${pyRepr(key)} is ${pyRepr(v.text)}, but can be only 'yes' or 'no'`,
-          at.file,
-          at.line,
-          v.column,
-        ),
-      );
-    } else {
-      bools[key] = v.text === 'yes';
-    }
-  }
+  const boolean = (key: string, v: Field | undefined, dflt: boolean): boolean => {
+    if (v === undefined) return dflt;
+    if (v.text === 'yes' || v.text === 'no') return v.text === 'yes';
+    fail(new PolicyError('param-boolean', `${pyRepr(key)} is ${pyRepr(v.text)}, but can be only 'yes' or 'no'`, at.file, at.line, v.column));
+    return dflt;
+  };
+  const notify = boolean('notify', notifyField, action === 'deny');
+  const autostart = boolean('autostart', autostartField, true);
 
   let redirect: Token | null = null;
   let defaultTarget: Token | null = null;
   if (action !== null) {
-    const allowed = PARAMS_FOR[action];
-    const invalid = [...values.keys()].filter((k) => !allowed.has(k));
-    if (invalid.length) {
-      const first = values.get(invalid[0]!)!;
-      errors.push(
+    if (invalidParam !== undefined) {
+      fail(
         new PolicyError(
           'param-invalid',
           `invalid parameters for action ${ACTION_CLASS[action]}: [${f.params.map((p) => pyRepr(p.text)).join(', ')}]`,
           at.file,
           at.line,
-          first.column,
+          invalidParam.column,
         ),
       );
     } else {
-      const t = values.get('target');
-      if (t !== undefined) redirect = token(t, 'redirect', at, errors);
-      const d = values.get('default_target');
-      if (d !== undefined) defaultTarget = token(d, 'redirect', at, errors);
-      if (target?.kind === 'default' && action === 'allow' && t === undefined) {
-        errors.push(
+      if (redirectField !== undefined) redirect = token(redirectField, 'redirect', at, fail);
+      if (defaultField !== undefined) defaultTarget = token(defaultField, 'redirect', at, fail);
+      if (target?.kind === 'default' && action === 'allow' && redirectField === undefined) {
+        fail(
           new PolicyError(
             'default-allow-target',
             'allow action for @default rule must specify target= option',
@@ -237,28 +271,32 @@ function buildRule(
     }
   }
 
-  if (errors.length || source === null || target === null || action === null) return { rule: null, errors };
+  if (errors !== null) return { rule: null, errors };
+  // a token or action that failed to parse always recorded an error above
   return {
     rule: {
       service,
       argument,
-      source,
-      target,
-      action,
+      source: source!,
+      target: target!,
+      action: action!,
       redirect,
       defaultTarget,
-      user: values.get('user')?.text ?? null,
-      autostart: bools['autostart'] ?? true,
-      notify: bools['notify'] ?? action === 'deny',
-      params: f.params.map((p) => p.text),
+      user: userValue ?? null,
+      autostart,
+      notify,
+      params: f.params.length === 0 ? NO_PARAMS : f.params.map((p) => p.text),
       file: at.file,
       line: at.line,
       text,
       format,
     },
-    errors,
+    errors: NO_ERRORS,
   };
 }
+
+/** The (empty, never modified) error list of a good line. */
+const NO_ERRORS: PolicyError[] = [];
 
 /** Parse a trimmed `policy.d` rule line: `SERVICE ARGUMENT SOURCE TARGET ACTION [PARAMS]`. */
 export function parsePolicyLine(text: string, at: Located, columnOffset = 0): ParsedRule {

@@ -72,6 +72,33 @@ export function qubeRef(text: string): QubeRef {
 export class TokenError extends Error {}
 
 /**
+ * Tokens are immutable, and a policy repeats the same few (`@anyvm`, qube
+ * names) thousands of times: parsed tokens are shared through this cache.
+ * It is bounded so a long-running daemon that reloads changing policies
+ * cannot grow it without limit.
+ */
+const CACHE_LIMIT = 100_000;
+const tokenCache: Record<TokenContext, Map<string, Token>> = {
+  source: new Map(),
+  target: new Map(),
+  redirect: new Map(),
+  request: new Map(),
+};
+
+/** parseToken, sharing the result for repeated texts (errors are not cached). */
+export function cachedToken(text: string, context: TokenContext): Token {
+  const cache = tokenCache[context];
+  let tok = cache.get(text);
+  if (tok === undefined) {
+    tok = parseToken(text, context);
+    /* c8 ignore next -- reached only after 100,000 distinct tokens */
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(text, tok);
+  }
+  return tok;
+}
+
+/**
  * Parse one token for a context. Throws TokenError with the reference's
  * message for tokens not valid there (unknown `@word`, empty suffix, ...).
  */

@@ -19,7 +19,7 @@ export interface AskTrace {
 }
 
 /** Every concrete target a rule's target (or `target=`) token can stand for. */
-export function expandTarget(tok: Token, si: SystemInfo, rule: Rule | null): string[] {
+export function expandTarget(tok: Token, si: SystemInfo, rule: Rule | null): readonly string[] {
   switch (tok.kind) {
     case 'qube': {
       const q = lookupRef(tok.ref, si);
@@ -28,23 +28,15 @@ export function expandTarget(tok: Token, si: SystemInfo, rule: Rule | null): str
     case 'adminvm':
       return ['@adminvm'];
     case 'anyvm':
-    case 'any': {
-      const out: string[] = [];
-      for (const q of si.qubes.values()) {
-        if (tok.kind === 'any' || q.type !== 'AdminVM') out.push(q.name);
-        if (q.templateForDispvms) out.push('@dispvm:' + q.name);
-      }
-      out.push('@dispvm');
-      return out;
-    }
+      return si.everything(false);
+    case 'any':
+      return si.everything(true);
     case 'tag':
-      return [...si.qubes.values()].filter((q) => q.tags.includes(tok.tag)).map((q) => q.name);
+      return si.withTag(tok.tag);
     case 'type':
-      return [...si.qubes.values()].filter((q) => q.type === tok.type).map((q) => q.name);
+      return si.ofType(tok.type);
     case 'dispvm-tag':
-      return [...si.qubes.values()]
-        .filter((q) => q.templateForDispvms && q.tags.includes(tok.tag))
-        .map((q) => '@dispvm:' + q.name);
+      return si.dispvmsWithTag(tok.tag);
     case 'dispvm-template': {
       const q = lookupRef(tok.ref, si);
       // the reference looks the template up unguarded and crashes on a missing one

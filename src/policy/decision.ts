@@ -72,7 +72,12 @@ export interface DenyDecision extends Common {
 
 export type Decision = AllowDecision | AskDecision | DenyDecision;
 
-/** Code point order (SPEC: ask targets are "sorted by code point"); UTF-8 byte order is the same. */
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** Code point order (SPEC: ask targets are "sorted by code point"). */
 export function codePointSort(values: Iterable<string>): string[] {
-  return [...values].sort(byteCompare);
+  const list = [...values];
+  // UTF-16 order is code point order unless a string holds a surrogate pair
+  if (!list.some((s) => SURROGATE.test(s))) return list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return list.sort(byteCompare);
 }

@@ -33,8 +33,22 @@ export interface EvaluateOptions {
 
 type Base = Omit<DenyDecision, 'result' | 'kind' | 'reason' | 'notify'>;
 
+// Decisions are built with every field written out in one order (no spreads): one
+// object shape per result keeps the per-request path monomorphic and fast.
 function deny(base: Base, kind: DenyKind, reason: string, notify = true, rule: Rule | null = base.rule): DenyDecision {
-  return { ...base, rule, result: 'deny', kind, reason, notify };
+  return {
+    result: 'deny',
+    service: base.service,
+    argument: base.argument,
+    source: base.source,
+    requestedTarget: base.requestedTarget,
+    rule,
+    warnings: base.warnings,
+    requestedSource: base.requestedSource,
+    kind,
+    reason,
+    notify,
+  };
 }
 
 /** A target after `target=` redirection and verification, before final checks. */
@@ -159,9 +173,14 @@ function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p
     return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
 
   const allow: AllowDecision = {
-    ...base,
-    rule,
     result: 'allow',
+    service: base.service,
+    argument: base.argument,
+    source: base.source,
+    requestedTarget: base.requestedTarget,
+    rule,
+    warnings: base.warnings,
+    requestedSource: base.requestedSource,
     target,
     destination,
     user: p.user,
@@ -220,9 +239,14 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
   if (opts.assumeYesForAsk) return acceptTarget(rule, targets, req.target, req, si, base);
 
   const ask: AskDecision = {
-    ...base,
-    rule,
     result: 'ask',
+    service: base.service,
+    argument: base.argument,
+    source: base.source,
+    requestedTarget: base.requestedTarget,
+    rule,
+    warnings: base.warnings,
+    requestedSource: base.requestedSource,
     targets: codePointSort(targets),
     defaultTarget,
     user: rule.user,
@@ -287,7 +311,8 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
     source: req.requestedSource ? req.requestedSource.name : req.source.text,
     requestedTarget: req.target.text,
     rule: null,
-    warnings: [...req.warnings],
+    // copied only when there is something to copy (the common request has no warnings)
+    warnings: req.warnings.length ? [...req.warnings] : [],
     requestedSource: req.requestedSource?.name ?? null,
   };
   if (ruleset.error !== null) return deny(base, 'load-error', `policy failed to load: ${ruleset.error.describe()}`);

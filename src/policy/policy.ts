@@ -22,7 +22,7 @@ export class Policy implements RuleSet {
   readonly error: PolicyError | null;
   private readonly byService = new Map<string, readonly Rule[]>();
   private wildcardOnly: readonly Rule[] | null = null;
-  private readonly services: ReadonlySet<string>;
+  private serviceSet: ReadonlySet<string> | null = null;
 
   constructor(
     readonly rules: readonly Rule[],
@@ -30,9 +30,16 @@ export class Policy implements RuleSet {
     readonly load: Omit<LoadResult, 'rules' | 'errors'> = { files: [], dirs: [], notices: [] },
   ) {
     this.error = errors[0] ?? null;
-    const services = new Set<string>();
-    for (const r of rules) if (r.service !== null) services.add(r.service);
-    this.services = services;
+  }
+
+  /** Computed on first use: loading stays a single pass over the files. */
+  private get services(): ReadonlySet<string> {
+    if (this.serviceSet === null) {
+      const services = new Set<string>();
+      for (const r of this.rules) if (r.service !== null) services.add(r.service);
+      this.serviceSet = services;
+    }
+    return this.serviceSet;
   }
 
   candidates(service: string): readonly Rule[] {
@@ -42,10 +49,36 @@ export class Policy implements RuleSet {
     }
     let list = this.byService.get(service);
     if (list === undefined) {
-      list = this.rules.filter((r) => r.service === null || r.service === service);
-      this.byService.set(service, list);
+      // a one-shot caller (qrexec-policy-exec) asks for one service: filter just that;
+      // a second service means a long-lived caller: index every service in one pass
+      if (this.byService.size === 0) {
+        list = this.rules.filter((r) => r.service === null || r.service === service);
+        this.byService.set(service, list);
+      } else {
+        this.indexAll();
+        list = this.byService.get(service)!;
+      }
     }
     return list;
+  }
+
+  /** One pass over the rules: each service's own rules with the `*` rules merged in order. */
+  private indexAll(): void {
+    const lists = new Map<string, Rule[]>();
+    const wildcards: Rule[] = [];
+    for (const r of this.rules) {
+      if (r.service === null) {
+        wildcards.push(r);
+        for (const l of lists.values()) l.push(r);
+      } else {
+        let l = lists.get(r.service);
+        // a service first seen here still gets the `*` rules that came before it
+        if (l === undefined) lists.set(r.service, (l = wildcards.slice()));
+        l.push(r);
+      }
+    }
+    for (const [s, l] of lists) this.byService.set(s, l);
+    this.wildcardOnly = wildcards;
   }
 
   /** Every service some rule names (for tools that enumerate requests). */

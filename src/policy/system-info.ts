@@ -56,6 +56,46 @@ export class SystemInfo {
   get dom0(): Qube | undefined {
     return this.qubes.get('dom0');
   }
+
+  // Expansions for ask target collection, computed once: a system info never changes,
+  // and a daemon answers many asks against the same one.
+  private readonly memo = new Map<string, readonly string[]>();
+
+  private memoised(key: string, make: () => string[]): readonly string[] {
+    let v = this.memo.get(key);
+    if (v === undefined) this.memo.set(key, (v = make()));
+    return v;
+  }
+
+  /** Every qube (dom0 only with `withDom0`), `@dispvm:X` for each disposable template, and `@dispvm`. */
+  everything(withDom0: boolean): readonly string[] {
+    return this.memoised(withDom0 ? '*' : '@anyvm', () => {
+      const out: string[] = [];
+      for (const q of this.qubes.values()) {
+        if (withDom0 || q.type !== 'AdminVM') out.push(q.name);
+        if (q.templateForDispvms) out.push('@dispvm:' + q.name);
+      }
+      out.push('@dispvm');
+      return out;
+    });
+  }
+
+  /** Names of the qubes carrying `tag`. */
+  withTag(tag: string): readonly string[] {
+    return this.memoised('tag\0' + tag, () => [...this.qubes.values()].filter((q) => q.tags.includes(tag)).map((q) => q.name));
+  }
+
+  /** Names of the qubes of `type`. */
+  ofType(type: string): readonly string[] {
+    return this.memoised('type\0' + type, () => [...this.qubes.values()].filter((q) => q.type === type).map((q) => q.name));
+  }
+
+  /** `@dispvm:X` for every disposable template X carrying `tag`. */
+  dispvmsWithTag(tag: string): readonly string[] {
+    return this.memoised('dispvm-tag\0' + tag, () =>
+      [...this.qubes.values()].filter((q) => q.templateForDispvms && q.tags.includes(tag)).map((q) => '@dispvm:' + q.name),
+    );
+  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
