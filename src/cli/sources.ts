@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
+import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
 import { LegacyPolicy, loadPolicySet, type RuleSet } from '../policy/policy.js';
 import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-info.js';
 import { QUBESD_INTERNAL_SOCKET, qubesdCall, QubesdError } from '../exec/qubesd.js';
@@ -27,8 +28,10 @@ export function openRuleSet(opts: SourceOptions): RuleSet {
 export function readSystemInfoFile(file: string): SystemInfo {
   let text: string;
   try {
+    if (fs.statSync(file).size > MAX_SYSTEM_INFO_SIZE) throw new SystemInfoError(`system info ${file}: larger than ${MAX_SYSTEM_INFO_SIZE} bytes`);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof SystemInfoError) throw err;
     throw new SystemInfoError(`cannot read system info ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
   return parseSystemInfo(text, `system info ${file}`);

@@ -5,6 +5,7 @@
  * `2\0TYPE\0TRACEBACK\0FORMAT\0ARGS` for a qubesd exception.
  */
 import * as net from 'node:net';
+import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
 
 export const QUBESD_SOCKET = '/var/run/qubesd.sock';
 export const QUBESD_INTERNAL_SOCKET = '/var/run/qubesd.internal.sock';
@@ -29,11 +30,10 @@ export interface QubesdCall {
   dest: string;
   payload?: Buffer | string;
   timeoutMs?: number;
-  /** Largest reply accepted (default 64 MiB, far above the system info of a big installation). */
+  /** Largest reply accepted (default: the system-info limit, the largest thing qubesd sends). */
   maxReply?: number;
 }
 
-const MAX_REPLY = 64 * 1024 * 1024;
 
 export function qubesdCall(call: QubesdCall): Promise<Buffer> {
   const header = `${call.method}+${call.arg ?? ''} dom0 ${call.destType ?? 'name'} ${call.dest}\0`;
@@ -63,7 +63,7 @@ export function qubesdCall(call: QubesdCall): Promise<Buffer> {
     });
     sock.on('data', (b: Buffer) => {
       size += b.length;
-      if (size > (call.maxReply ?? MAX_REPLY)) return done(new QubesdError(`qubesd reply to ${call.method} is too large`, null));
+      if (size > (call.maxReply ?? MAX_SYSTEM_INFO_SIZE)) return done(new QubesdError(`qubesd reply to ${call.method} is too large`, null));
       chunks.push(b);
     });
     sock.on('error', (e: NodeJS.ErrnoException) =>

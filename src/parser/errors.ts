@@ -28,6 +28,9 @@ export type SyntaxErrorId =
   | 'file-name'
   | 'file-encoding'
   | 'file-read'
+  | 'file-too-large'
+  | 'too-many-files'
+  | 'line-too-long'
   | 'policy-dir'
   | 'legacy-dir'
   | 'legacy-not-found';

@@ -5,13 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MAX_FILE_SIZE } from './limits.js';
 
 export type EntryKind = 'file' | 'dir' | 'other' | 'missing';
 
 export class FileSourceError extends Error {
   constructor(
     message: string,
-    readonly kind: 'missing' | 'encoding' | 'io',
+    readonly kind: 'missing' | 'encoding' | 'io' | 'too-large',
   ) {
     super(message);
   }
@@ -64,11 +65,19 @@ export const nodeFileSource: FileSource = {
   },
   read(file) {
     let bytes: Buffer;
+    let fd: number | undefined;
     try {
-      bytes = fs.readFileSync(file);
+      fd = fs.openSync(file, 'r');
+      // refuse an oversized file before reading it into memory
+      const size = fs.fstatSync(fd).size;
+      if (size > MAX_FILE_SIZE) throw new FileSourceError(`${file}: larger than ${MAX_FILE_SIZE} bytes`, 'too-large');
+      bytes = fs.readFileSync(fd);
     } catch (err) {
+      if (err instanceof FileSourceError) throw err;
       const e = err as NodeJS.ErrnoException;
       throw new FileSourceError(`cannot read ${file}: ${describeIo(err)}`, e.code === 'ENOENT' ? 'missing' : 'io');
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
     return decodeUtf8(bytes, file);
   },
@@ -124,6 +133,7 @@ export function memoryFileSource(files: Record<string, string>, dirs: string[] =
       const abs = path.posix.resolve('/', file);
       const content = fileMap.get(abs);
       if (content === undefined) throw new FileSourceError(`cannot read ${file}: ENOENT`, 'missing');
+      if (Buffer.byteLength(content) > MAX_FILE_SIZE) throw new FileSourceError(`${file}: larger than ${MAX_FILE_SIZE} bytes`, 'too-large');
       return content;
     },
     resolve(p) {

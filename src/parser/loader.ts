@@ -10,6 +10,7 @@
 import { expected } from '../errors.js';
 import * as path from 'node:path';
 import { PolicyError } from './errors.js';
+import { MAX_INCLUDE_DEPTH, MAX_LINE_LENGTH, MAX_POLICY_FILES } from './limits.js';
 import { FileSourceError, nodeFileSource, type FileSource } from './file-source.js';
 import {
   checkServiceArgument,
@@ -26,8 +27,7 @@ export const DEFAULT_POLICY_PATHS = ['/run/qubes/policy.d', '/etc/qubes/policy.d
 export const RUNTIME_POLICY_PATH = '/run/qubes/policy.d';
 export const DEFAULT_LEGACY_PATH = '/etc/qubes-rpc/policy';
 export const POLICY_SUFFIX = '.policy';
-/** More nested includes than this is an error (the reference recurses until it crashes). */
-export const MAX_INCLUDE_DEPTH = 32;
+export { MAX_INCLUDE_DEPTH } from './limits.js';
 
 export interface LoadOptions {
   /** Policy directories, highest priority first. */
@@ -148,15 +148,29 @@ export class PolicyLoader {
   }
 
   private readText(file: string): string | null {
+    if (this.result.files.length >= MAX_POLICY_FILES) {
+      this.error(new PolicyError('too-many-files', `more than ${MAX_POLICY_FILES} policy files; not reading ${file}`, file, null));
+      return null;
+    }
     try {
       const text = this.fs.read(file);
       this.result.files.push(file);
       return text;
     } catch (err) {
       expected(err, FileSourceError);
-      this.error(new PolicyError(err.kind === 'encoding' ? 'file-encoding' : 'file-read', err.message, file, null));
+      const id = err.kind === 'encoding' ? 'file-encoding' : err.kind === 'too-large' ? 'file-too-large' : 'file-read';
+      this.error(new PolicyError(id, err.message, file, null));
       return null;
     }
+  }
+
+  /** The lines of a file, or an error for a line longer than the limit. */
+  private lines(text: string, file: string): string[] | null {
+    const lines = splitLines(text);
+    const long = lines.findIndex((l) => l.length > MAX_LINE_LENGTH);
+    if (long < 0) return lines;
+    this.error(new PolicyError('line-too-long', `line longer than ${MAX_LINE_LENGTH} characters`, file, long + 1, 1));
+    return null;
   }
 
   /** Check cycle/depth before entering `file`; returns the frame to load it with. */
@@ -179,7 +193,8 @@ export class PolicyLoader {
   loadPolicyFile(file: string, frame: Frame): void {
     const text = this.readText(file);
     if (text === null) return;
-    const lines = splitLines(text);
+    const lines = this.lines(text, file);
+    if (lines === null) return;
     for (let i = 0; i < lines.length; i++) {
       const lineno = i + 1;
       const { text: line, offset } = pyStrip(lines[i]!);
@@ -282,7 +297,8 @@ export class PolicyLoader {
   loadServiceFile(file: string, service: string | null, argument: string | null, frame: Frame): void {
     const text = this.readText(file);
     if (text === null) return;
-    const lines = splitLines(text);
+    const lines = this.lines(text, file);
+    if (lines === null) return;
     for (let i = 0; i < lines.length; i++) {
       const lineno = i + 1;
       const { text: stripped, offset } = pyStrip(lines[i]!);

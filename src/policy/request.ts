@@ -5,6 +5,7 @@
 import { expected } from '../errors.js';
 import { parseToken, TokenError, ZERO_UUID } from '../parser/tokens.js';
 import { CHARSET } from '../parser/text.js';
+import { MAX_REQUEST_FIELD } from '../parser/limits.js';
 import type { Qube, SystemInfo } from './system-info.js';
 
 /** The requested target after normalisation. `text` is what the caller wrote. */
@@ -117,6 +118,15 @@ export function resolveSource(text: string, si: SystemInfo): Source {
 /** Validate and normalise a request against the system. */
 export function parseRequest(input: RequestInput, si: SystemInfo): ParsedRequest {
   const { service, argument } = splitServiceArg(input.service);
+  for (const [what, v] of [
+    ['source', input.source],
+    ['target', input.target],
+    ['service', input.service],
+    ['requested source', input.requestedSource ?? ''],
+  ] as const) {
+    if (v.length > MAX_REQUEST_FIELD)
+      return { ok: false, reason: `bad request: ${what} longer than ${MAX_REQUEST_FIELD} characters`, service: null, argument: null, requestedTarget: null };
+  }
   const warnings: string[] = [];
   let target: TargetValue;
   try {
