@@ -840,6 +840,7 @@ t.test('sources: unexpected errors are not mistaken for system-info problems', a
     {
       'node:fs': {
         ...fs,
+        statSync: () => ({ size: 10 }),
         readFileSync: () => {
           throw new Error('weird failure');
         },
