@@ -12,6 +12,11 @@ export function runMain(name: string, main: () => Promise<number>, crashStatus =
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
+  // the reader went away (`… | head`): stop quietly, there is nobody to tell
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') return process.exit(1);
+    crash(err);
+  });
   main().then(
     (status) => {
       process.exitCode = status;

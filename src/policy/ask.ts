@@ -9,6 +9,8 @@ import type { Token } from '../parser/tokens.js';
 import { defaultDispvmTemplate, EvaluationFault, lookupRef, matchesServiceArgument, matchesSource } from './match.js';
 import type { Request } from './request.js';
 import type { SystemInfo } from './system-info.js';
+import { codePointSort } from './decision.js';
+import { expected } from '../errors.js';
 
 /** Explain hooks: where each offered target came from. */
 export interface AskTrace {
@@ -48,6 +50,36 @@ export function expandTarget(tok: Token, si: SystemInfo, rule: Rule | null): rea
     case 'default':
       return [];
   }
+}
+
+/**
+ * The offered targets depend on the service's rules, the argument and the
+ * caller, never on the requested target, and rule lists and system info are
+ * immutable: tools that evaluate many targets for one caller (list, graph,
+ * the daemon) reuse the sorted result. Faults are remembered as well.
+ */
+const sortedCache = new WeakMap<SystemInfo, WeakMap<readonly Rule[], Map<string, readonly string[] | EvaluationFault>>>();
+
+/** The ask targets, sorted by code point; cached per (system info, rule list, caller, argument). */
+export function sortedAskTargets(rules: readonly Rule[], req: Request, si: SystemInfo): readonly string[] {
+  let bySi = sortedCache.get(si);
+  if (bySi === undefined) sortedCache.set(si, (bySi = new WeakMap()));
+  let byRules = bySi.get(rules);
+  if (byRules === undefined) bySi.set(rules, (byRules = new Map()));
+  // the source text counts too: an unknown caller or a uuid spelling changes matching
+  const key = `${req.source.text}\0${req.source.qube?.name ?? ''}\0${req.argument}`;
+  let hit = byRules.get(key);
+  if (hit === undefined) {
+    try {
+      hit = codePointSort(collectAskTargets(rules, req, si));
+    } catch (err) {
+      expected(err, EvaluationFault);
+      hit = err;
+    }
+    byRules.set(key, hit);
+  }
+  if (hit instanceof EvaluationFault) throw hit;
+  return hit;
 }
 
 /** Collect the ask targets for a request over the candidate rules (policy order). */

@@ -77,7 +77,7 @@ const SURROGATE = /[\ud800-\udfff]/;
 /** Code point order (SPEC: ask targets are "sorted by code point"). */
 export function codePointSort(values: Iterable<string>): string[] {
   const list = [...values];
-  // UTF-16 order is code point order unless a string holds a surrogate pair
-  if (!list.some((s) => SURROGATE.test(s))) return list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // UTF-16 order (the default sort) is code point order unless a string holds a surrogate pair
+  if (!SURROGATE.test(list.join(''))) return list.sort();
   return list.sort(byteCompare);
 }

@@ -6,7 +6,7 @@
 import { expected } from '../errors.js';
 import { effectiveRedirect, ruleWhere, type Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
-import { collectAskTargets, type AskTrace } from './ask.js';
+import { collectAskTargets, sortedAskTargets, type AskTrace } from './ask.js';
 import {
   codePointSort,
   type AllowDecision,
@@ -196,11 +196,14 @@ function normaliseAskTarget(tok: Token): string {
 }
 
 function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: SystemInfo, base: Base, opts: EvaluateOptions): Decision {
-  let targets: string[];
+  // already sorted; filtering below keeps the order
+  let targets: readonly string[];
   if (rule.redirect !== null) {
     targets = [normaliseAskTarget(rule.redirect)];
+  } else if (opts.askTrace) {
+    targets = codePointSort(collectAskTargets(rules, req, si, opts.askTrace));
   } else {
-    targets = [...collectAskTargets(rules, req, si, opts.askTrace)];
+    targets = sortedAskTargets(rules, req, si);
   }
   if (!rule.autostart) {
     targets = targets.filter((t) => {
@@ -247,7 +250,7 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
     rule,
     warnings: base.warnings,
     requestedSource: base.requestedSource,
-    targets: codePointSort(targets),
+    targets: targets.slice(),
     defaultTarget,
     user: rule.user,
     autostart: rule.autostart,

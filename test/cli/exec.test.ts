@@ -9,6 +9,7 @@
  *   the R4.0 per-call form (numeric first argument), `qrexec-policy exec`;
  *   plus pendingMain and runMain.
  */
+import { SUBCOMMANDS } from '../../src/cli/commands/index.js';
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -459,7 +460,9 @@ t.test('qrexec-policy-exec: five positionals without --just-evaluate run the cal
 });
 
 // ---------------------------------------------------------------- the umbrella
-const PENDING = ['list', 'lint', 'test', 'graph', 'convert', 'daemon', 'fmt'];
+// subcommands whose issue has not landed yet (the list shrinks to nothing as they do)
+const ALL_SUBCOMMANDS = SUBCOMMANDS.map((s) => s.command.split(' ')[0]!);
+const PENDING = SUBCOMMANDS.filter((s) => s.describe.endsWith('(not yet implemented)')).map((s) => s.command.split(' ')[0]!);
 
 /** umbrellaMain with captured io and captured process streams (yargs help, execMain). */
 async function umbrella(argv: string[], env: NodeJS.ProcessEnv = {}) {
@@ -473,8 +476,8 @@ t.test('qrexec-policy: --help on the umbrella lists every command, exit 0', asyn
     const r = await umbrella([flag]);
     t.equal(r.status, 0);
     t.match(r.out, /^qrexec-policy <command> \[options\]/);
-    for (const cmd of ['eval', 'explain', 'exec', ...PENDING]) t.match(r.out, new RegExp(`qrexec-policy ${cmd}\\b`), cmd);
-    t.match(r.out, /not yet implemented/);
+    for (const cmd of ['eval', 'explain', 'exec', ...ALL_SUBCOMMANDS]) t.match(r.out, new RegExp(`qrexec-policy ${cmd}\\b`), cmd);
+    if (PENDING.length) t.match(r.out, /not yet implemented/);
     t.equal(r.err, '');
   }
 });
@@ -702,6 +705,32 @@ t.test('qrexec-policy: runMain: the exit status, and a one-line internal error i
     { QREXEC_POLICY_DEBUG: '1' },
   );
   t.match(r.stderr, /^tool: internal error: kaput\nError: kaput\n\s+at /);
+});
+
+t.test('runMain: a reader that goes away (EPIPE) ends the process quietly; other stdout errors are reported', async (t) => {
+  const before = process.stdout.listeners('error');
+  const exits: (number | undefined)[] = [];
+  const realExit = process.exit;
+  process.exit = ((code?: number) => void exits.push(code)) as typeof process.exit;
+  try {
+    const r = await captureProcess(async () => {
+      runMain('tool', async () => 0);
+      await new Promise((resolve) => setImmediate(resolve));
+      // call runMain's listener itself: the test runner has its own stdout error listener first
+      const ours = process.stdout.listeners('error').find((l) => !before.includes(l)) as (e: Error) => void;
+      ours(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      ours(Object.assign(new Error('disk on fire'), { code: 'EIO' }));
+      return undefined;
+    });
+    t.same(exits, [1], 'EPIPE exits with status 1');
+    t.equal(r.stderr, 'tool: internal error: disk on fire\n', 'nothing about EPIPE; the other error is reported');
+  } finally {
+    process.exit = realExit;
+    process.exitCode = undefined;
+    for (const l of process.stdout.listeners('error')) if (!before.includes(l)) process.stdout.off('error', l as never);
+    for (const l of process.listeners('uncaughtException').slice(1)) process.off('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) process.off('unhandledRejection', l);
+  }
 });
 
 t.test('internal errors propagate to runMain instead of being mistaken for a deny or a usage error', async (t) => {
