@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { pendingMain } from '../cli/pending.js';
+import { command } from '../cli/commands/convert.js';
+import { defaultIo } from '../cli/eval-cmd.js';
 import { runMain } from '../cli/run.js';
+import { standaloneMain } from '../graph/standalone.js';
 
-runMain('qrexec-legacy-convert', async () => pendingMain('qrexec-legacy-convert', 'convert R4.0 /etc/qubes-rpc/policy files into policy.d files', process.argv.slice(2)));
+runMain('qrexec-legacy-convert', () => standaloneMain('qrexec-legacy-convert', command, process.argv.slice(2), defaultIo()));

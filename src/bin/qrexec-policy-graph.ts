@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { pendingMain } from '../cli/pending.js';
+import { command } from '../cli/commands/graph.js';
+import { defaultIo } from '../cli/eval-cmd.js';
 import { runMain } from '../cli/run.js';
+import { standaloneMain } from '../graph/standalone.js';
 
-runMain('qrexec-policy-graph', async () => pendingMain('qrexec-policy-graph', 'draw the qrexec policy as a DOT graph of who may call whom', process.argv.slice(2)));
+runMain('qrexec-policy-graph', () => standaloneMain('qrexec-policy-graph', command, process.argv.slice(2), defaultIo()));

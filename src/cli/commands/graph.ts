@@ -1,4 +1,42 @@
-/** `qrexec-policy graph`: draw who may call whom (DOT). */
-import { notYetImplemented, type SubCommand } from '../command.js';
+/** `qrexec-policy graph` (and the drop-in `qrexec-policy-graph`): draw who may call whom. */
+import type { Argv } from 'yargs';
+import type { SubCommand } from '../command.js';
+import { policyOptions, sourceOptions } from '../options.js';
 
-export const command: SubCommand = notYetImplemented('graph', 'draw who may call whom (DOT)');
+export function graphOptions<T>(y: Argv<T>) {
+  return policyOptions(y)
+    .alias('path', 'policy-dir')
+    .option('include-ask', { type: 'boolean', describe: 'also draw calls that ask the user (orange edges)' })
+    .option('source', { type: 'string', array: true, describe: 'only calls from these qubes (names or @anyvm, @tag:T, @type:T)' })
+    .option('target', { type: 'string', array: true, describe: 'only calls to these targets (as drawn: a qube, @dispvm[:X], @adminvm, @default)' })
+    .option('service', { type: 'string', array: true, describe: 'only these services: SVC (any argument), SVC+ARG, or * for services no rule names' })
+    .option('output', { type: 'string', describe: 'write to FILE instead of standard output' })
+    .option('skip-labels', { type: 'boolean', describe: 'no service names on edges; merge equal edges' })
+    .option('full-output', { type: 'boolean', describe: "label edges with SERVICE+ARG and the deciding rule's action; asks included" })
+    .option('format', { type: 'string', choices: ['dot', 'json'], default: 'dot', describe: 'DOT (Graphviz) or JSON' })
+    .epilog('exit status: 0 written, 1 policy or system info unusable, 2 usage error');
+}
+
+export const command: SubCommand = {
+  command: 'graph',
+  describe: 'draw who may call whom (DOT or JSON)',
+  builder: (y) => graphOptions(y),
+  handler: async (a, io) => {
+    const { runGraph } = await import('../../graph/main.js');
+    return runGraph(
+      {
+        ...sourceOptions(a),
+        includeAsk: a['includeAsk'] as boolean | undefined,
+        source: a['source'] as string[] | undefined,
+        target: a['target'] as string[] | undefined,
+        service: a['service'] as string[] | undefined,
+        output: a['output'] as string | undefined,
+        skipLabels: a['skipLabels'] as boolean | undefined,
+        fullOutput: a['fullOutput'] as boolean | undefined,
+        format: a['format'] as string | undefined,
+      },
+      io,
+      a['$0'] === 'qrexec-policy-graph' ? 'qrexec-policy-graph' : 'qrexec-policy graph',
+    );
+  },
+};
