@@ -25,12 +25,20 @@ export function policyOptions<T>(y: Argv<T>) {
       type: 'string',
       default: 'warn',
       describe: 'error, warn, info or debug',
-      coerce: (v: string) => {
+      coerce: (v: string | string[]) => {
+        if (Array.isArray(v)) throw new Error('option --log-level given more than once');
         if (!isLevel(v)) throw new Error(`invalid log level ${v} (error, warn, info, debug)`);
         return v;
       },
+    })
+    .check((a) => {
+      // yargs turns a repeated single-value option into a list; only --path may repeat
+      for (const k of SINGLE_VALUED) if (Array.isArray(a[k])) throw new Error(`option --${k} given more than once`);
+      return true;
     });
 }
+
+const SINGLE_VALUED = ['legacy-path', 'system-info', 'qubesd-internal-socket'] as const;
 
 export function requestPositionals<T>(y: Argv<T>) {
   return y

@@ -884,3 +884,11 @@ t.test('batch: an empty path list means the command line --path', async (t) => {
   t.equal(r.decisions.length, 1);
   t.match(r.decisions[0], { result: 'allow', rule: { file: userFile } });
 });
+
+t.test('a single-value option given twice is a usage error', async (t) => {
+  for (const opt of ['--system-info', '--legacy-path', '--qubesd-internal-socket', '--log-level']) {
+    const r = await evalCli([...std, opt, 'warn', opt, 'info', 'work', 'vault', 'qubes.Gpg']);
+    t.equal(r.status, 2, opt);
+    t.match(r.err, `option ${opt} given more than once`);
+  }
+});
