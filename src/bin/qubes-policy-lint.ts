@@ -1,5 +1,12 @@
 #!/usr/bin/env node
-import { pendingMain } from '../cli/pending.js';
+import * as fs from 'node:fs';
+import { dropinMain, readInput } from '../lint/dropin.js';
 import { runMain } from '../cli/run.js';
 
-runMain('qubes-policy-lint', async () => pendingMain('qubes-policy-lint', 'check qrexec policy files for syntax errors, line by line', process.argv.slice(2)));
+runMain('qubes-policy-lint', async () =>
+  dropinMain(process.argv.slice(2), {
+    out: (s) => void process.stdout.write(s),
+    err: (s) => void process.stderr.write(s),
+    read: (file) => readInput(file, () => fs.readFileSync(0)),
+  }),
+);

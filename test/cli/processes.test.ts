@@ -129,7 +129,7 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
     t.match(JSON.parse(r.stdout), { result: 'allow' });
   });
 
-  t.test('drop-ins that are not implemented yet: --help exits 0, otherwise 2', async (t) => {
+  t.test('every drop-in answers --help with its usage, exit 0', async (t) => {
     for (const [name, bin] of [
       ['qrexec-policy-daemon', BIN.daemon],
       ['qubes-policy-lint', BIN.lint],
@@ -138,12 +138,8 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
     ] as const) {
       const r = run(bin, ['--help']);
       t.equal(r.status, 0, name);
-      t.match(r.stdout, new RegExp(`^usage: ${name} `));
+      t.match(r.stdout, new RegExp(`^(usage: )?${name}\\b`), name);
       t.equal(r.stderr, '');
     }
-    const r = run(BIN.lint, ['x.policy']);
-    t.equal(r.status, 2);
-    t.equal(r.stdout, '');
-    t.equal(r.stderr, 'qubes-policy-lint: not yet implemented\n');
   });
 }

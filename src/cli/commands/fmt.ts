@@ -1,4 +1,25 @@
 /** `qrexec-policy fmt`: align and normalise policy files. */
-import { notYetImplemented, type SubCommand } from '../command.js';
+import type { SubCommand } from '../command.js';
 
-export const command: SubCommand = notYetImplemented('fmt', 'align and normalise policy files');
+export const command: SubCommand = {
+  command: 'fmt <paths..>',
+  describe: 'align and normalise policy files',
+  builder: (y) =>
+    y
+      .positional('paths', { type: 'string', array: true, describe: 'policy files, directories (their *.policy files), globs, or - for stdin' })
+      .option('check', { type: 'boolean', default: false, describe: 'change nothing; print a diff and exit 1 if a file is not formatted' })
+      .option('include-service', {
+        type: 'boolean',
+        alias: 'i',
+        default: false,
+        describe: 'the files use the service-file format (SOURCE TARGET ACTION, as !include-service reads them)',
+      })
+      .epilog('exit status: 0 formatted, 1 not formatted (--check) or errors, 2 usage error'),
+  handler: async (a, io) => {
+    const { runFmt } = await import('../../fmt/cli.js');
+    return runFmt(
+      { paths: a['paths'] as string[], check: a['check'] as boolean, includeService: a['includeService'] as boolean },
+      io,
+    );
+  },
+};

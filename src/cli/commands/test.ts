@@ -1,4 +1,25 @@
 /** `qrexec-policy test`: run policy unit tests. */
-import { notYetImplemented, type SubCommand } from '../command.js';
+import type { SubCommand } from '../command.js';
+import { policyOptions, sourceOptions } from '../options.js';
 
-export const command: SubCommand = notYetImplemented('test', 'run policy unit tests');
+export const command: SubCommand = {
+  command: 'test <cases..>',
+  describe: 'run policy unit tests',
+  builder: (y) =>
+    policyOptions(y)
+      .positional('cases', {
+        type: 'string',
+        array: true,
+        describe: "case files (one 'SOURCE TARGET SERVICE[+ARG] -> allow [T] | deny | ask [T,...]' per line, or JSON), globs, or directories",
+      })
+      .option('coverage', { type: 'boolean', default: false, describe: 'list the rules that no case reached' })
+      .option('verbose', { type: 'boolean', alias: 'v', default: false, describe: 'print passing cases too' })
+      .epilog('exit status: 0 every case passed, 1 a case failed (or the policy does not load), 2 usage error'),
+  handler: async (a, io) => {
+    const { runTest } = await import('../../policytest/cli.js');
+    return runTest(
+      { ...sourceOptions(a), cases: a['cases'] as string[], coverage: a['coverage'] as boolean, verbose: a['verbose'] as boolean },
+      io,
+    );
+  },
+};

@@ -1,0 +1,112 @@
+/**
+ * `qrexec-policy fmt [--check] [-i] PATHS...`: format policy files in place,
+ * or with --check print a diff for each file that is not formatted. A
+ * directory means its `*.policy` files; `-` formats standard input to
+ * standard output. Exit 0 all formatted, 1 not formatted (--check) or a file
+ * with errors, 2 usage.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { decodeUtf8, FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
+import { looksLikePolicyFile } from '../parser/loader.js';
+import { byteCompare } from '../parser/text.js';
+import type { Io } from '../cli/eval-cmd.js';
+import { expandArg } from '../lint/inputs.js';
+import { diagnostic } from '../lint/rules.js';
+import { textLine } from '../lint/output.js';
+import { unifiedDiff } from './diff.js';
+import { formatText, type FileFormat } from './format.js';
+import { expected } from '../errors.js';
+
+export interface FmtArgs {
+  paths: string[];
+  check: boolean;
+  /** The files are in the service-file format (as `!include-service` reads them). */
+  includeService: boolean;
+}
+
+export interface FmtEnv {
+  fs: FileSource;
+  readStdin: () => Buffer;
+  /** Replace a file's content (atomically where the file system allows). */
+  write: (file: string, text: string) => void;
+}
+
+/** Write via a temporary file in the same directory and rename it over the original, keeping its mode. */
+export function writeAtomically(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.fmt-${process.pid}`);
+  fs.writeFileSync(tmp, text, { mode: fs.statSync(file).mode & 0o7777 });
+  fs.renameSync(tmp, file);
+}
+
+export const nodeFmtEnv: FmtEnv = {
+  fs: nodeFileSource,
+  /* c8 ignore next -- reads this process's standard input */
+  readStdin: () => fs.readFileSync(0),
+  write: writeAtomically,
+};
+
+/** The files an argument names: a directory's `*.policy` files, glob matches, or itself. */
+function filesOf(env: FmtEnv, arg: string): string[] {
+  if (arg === '-') return ['-'];
+  const out: string[] = [];
+  for (const p of expandArg(env.fs, arg)) {
+    const kind = env.fs.kind(p);
+    if (kind === 'file') out.push(p);
+    if (kind === 'dir')
+      out.push(
+        ...env.fs
+          .list(p)
+          .filter((n) => looksLikePolicyFile(n) && env.fs.kind(path.join(p, n)) === 'file')
+          .sort(byteCompare)
+          .map((n) => path.join(p, n)),
+      );
+  }
+  return out;
+}
+
+export async function runFmt(a: FmtArgs, io: Io, env: FmtEnv = nodeFmtEnv): Promise<number> {
+  const format: FileFormat = a.includeService ? 'service' : 'policy';
+  const files: string[] = [];
+  let status = 0;
+  for (const arg of a.paths) {
+    const found = filesOf(env, arg);
+    if (found.length === 0 && env.fs.kind(arg) !== 'dir') {
+      io.err(`qrexec-policy fmt: no such file or directory: ${arg}\n`);
+      status = 2;
+    }
+    files.push(...found);
+  }
+  if (status) return status;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = file === '-' ? decodeUtf8(env.readStdin(), '<stdin>') : env.fs.read(file);
+    } catch (err) {
+      expected(err, FileSourceError);
+      io.err(`qrexec-policy fmt: ${err.message}\n`);
+      status = 1;
+      continue;
+    }
+    const r = formatText(text, file === '-' ? '<stdin>' : file, format);
+    if (!r.ok) {
+      for (const e of r.errors) io.err(textLine(diagnostic(e.id, e.message, e.file!, e.line, e.column)) + '\n');
+      io.err(`qrexec-policy fmt: ${file === '-' ? '<stdin>' : file} has errors; not formatted\n`);
+      status = 1;
+      continue;
+    }
+    if (a.check) {
+      const diff = unifiedDiff(file === '-' ? '<stdin>' : file, text, r.text);
+      if (diff !== '') {
+        io.out(diff);
+        status = 1;
+      }
+    } else if (file === '-') {
+      io.out(r.text);
+    } else if (r.text !== text) {
+      env.write(file, r.text);
+      io.out(`reformatted ${file}\n`);
+    }
+  }
+  return status;
+}

@@ -1,0 +1,70 @@
+/**
+ * `qrexec-policy lint`: the command behind the yargs module. Exit 0 when
+ * nothing fails (warnings fail only with --strict), 1 otherwise, 2 for usage
+ * problems (a path that names nothing, unusable --system-info).
+ */
+import { nodeFileSource, type FileSource } from '../parser/file-source.js';
+import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
+import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
+import type { Io } from '../cli/eval-cmd.js';
+import { readSystemInfoFile, systemInfoPath } from '../cli/sources.js';
+import { VERSION } from '../version.js';
+import { expected } from '../errors.js';
+import { collectInputs } from './inputs.js';
+import { lint } from './lint.js';
+import { render, summarise, type Format } from './output.js';
+import { RULE_IDS, RULES } from './rules.js';
+import type { TreeSpec } from './tree.js';
+
+export interface LintArgs {
+  paths: string[];
+  /** --path: one tree merged like the evaluator's policy directories. */
+  path?: string[] | undefined;
+  legacyPath?: string | undefined;
+  systemInfo?: string | undefined;
+  format: Format;
+  strict: boolean;
+  quiet: boolean;
+  listRules: boolean;
+}
+
+export function ruleList(): string {
+  const width = Math.max(...RULE_IDS.map((id) => id.length));
+  return RULE_IDS.map((id) => `${id.padEnd(width)}  ${RULES[id].severity.padEnd(7)}  ${RULES[id].description}\n`).join('');
+}
+
+export async function runLint(a: LintArgs, io: Io, fs: FileSource = nodeFileSource, cwd = process.cwd()): Promise<number> {
+  if (a.listRules) {
+    io.out(ruleList());
+    return 0;
+  }
+  let si: SystemInfo | null = null;
+  const siFile = systemInfoPath({ systemInfo: a.systemInfo }, io.env);
+  try {
+    if (siFile !== undefined) si = readSystemInfoFile(siFile);
+  } catch (err) {
+    expected(err, SystemInfoError);
+    io.err(`qrexec-policy lint: ${err.message}\n`);
+    return 2;
+  }
+  const { specs, missing } = collectInputs(fs, a.paths);
+  for (const m of missing) io.err(`qrexec-policy lint: no such file or directory: ${m}\n`);
+  if (missing.length) return 2;
+  const merged: TreeSpec[] = a.path?.length
+    ? [{ kind: 'dirs', dirs: a.path }]
+    : specs.length === 0
+      ? [{ kind: 'dirs', dirs: [...DEFAULT_POLICY_PATHS] }]
+      : [];
+  const { diagnostics } = lint([...merged, ...specs], {
+    fs,
+    legacyPath: a.legacyPath ?? DEFAULT_LEGACY_PATH,
+    legacyDefault: a.legacyPath === undefined,
+    systemInfo: si,
+    cwd,
+  });
+  const s = summarise(diagnostics);
+  const failed = s.errors > 0 || (a.strict && s.warnings > 0);
+  const shown = a.quiet ? diagnostics.filter((d) => d.severity === 'error' || (a.strict && d.severity === 'warning')) : diagnostics;
+  io.out(render(a.format, shown, VERSION));
+  return failed ? 1 : 0;
+}

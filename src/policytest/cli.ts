@@ -1,0 +1,115 @@
+/**
+ * `qrexec-policy test CASES...`: run policy test cases against --path /
+ * --system-info; print each failure with the deciding rule and expected vs
+ * actual, then `N passed, M failed`. Exit 0 all passed, 1 a failure (or a
+ * policy that does not load, or a malformed case), 2 usage.
+ */
+import * as path from 'node:path';
+import { FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
+import type { Rule } from '../parser/rule.js';
+import { byteCompare } from '../parser/text.js';
+import { Policy } from '../policy/policy.js';
+import { SystemInfoError } from '../policy/system-info.js';
+import { ruleDisplay, ruleLocation } from '../render/explain.js';
+import type { Io } from '../cli/eval-cmd.js';
+import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../cli/sources.js';
+import { displayPath } from '../lint/display.js';
+import { expandArg } from '../lint/inputs.js';
+import { expectationText, isBad, parseCases, type BadCase, type Case } from './cases.js';
+import { actualText, runCases } from './run.js';
+import { expected } from '../errors.js';
+
+export interface TestArgs extends SourceOptions {
+  cases: string[];
+  coverage: boolean;
+  verbose: boolean;
+}
+
+/** Case files named by an argument: itself, glob matches, or a directory's `*.cases` and `*.json` files. */
+function caseFiles(fs: FileSource, arg: string): string[] {
+  const out: string[] = [];
+  for (const p of expandArg(fs, arg)) {
+    const kind = fs.kind(p);
+    if (kind === 'file') out.push(p);
+    if (kind === 'dir')
+      out.push(
+        ...fs
+          .list(p)
+          .filter((n) => /\.(cases|json)$/.test(n) && fs.kind(path.join(p, n)) === 'file')
+          .sort(byteCompare)
+          .map((n) => path.join(p, n)),
+      );
+  }
+  return out;
+}
+
+export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSource, cwd = process.cwd()): Promise<number> {
+  const show = (p: string) => displayPath(p, cwd);
+  const where = (r: Rule) => `${ruleLocation({ ...r, file: show(r.file) })}: ${ruleDisplay(r)}`;
+  if (a.coverage && a.legacy) {
+    io.err('qrexec-policy test: --coverage needs the policy.d rules (not --legacy)\n');
+    return 2;
+  }
+  const cases: Array<Case | BadCase> = [];
+  for (const arg of a.cases) {
+    const files = caseFiles(fs, arg);
+    if (files.length === 0) {
+      io.err(`qrexec-policy test: no test cases in ${arg}\n`);
+      return 2;
+    }
+    for (const file of files) {
+      try {
+        cases.push(...parseCases(show(file), fs.read(file)));
+      } catch (err) {
+        expected(err, FileSourceError);
+        io.err(`qrexec-policy test: ${err.message}\n`);
+        return 2;
+      }
+    }
+  }
+  let si;
+  try {
+    si = await obtainSystemInfo(a, io.env);
+  } catch (err) {
+    expected(err, SystemInfoError);
+    io.err(`qrexec-policy test: ${err.message}\n`);
+    return 2;
+  }
+  const ruleset = openRuleSet(a);
+  // (--legacy reads each service's file when a case needs it: its errors show as denials)
+  const loadErrors = ruleset instanceof Policy ? ruleset.errors : [];
+  for (const e of loadErrors) io.err(`qrexec-policy test: policy failed to load: ${e.describe()}\n`);
+  if (loadErrors.length) return 1;
+  const good = cases.filter((c): c is Case => !isBad(c));
+  const { outcomes, reached } = runCases(ruleset, si, good);
+  let failed = 0;
+  for (const c of cases.filter(isBad)) {
+    failed++;
+    io.out(`FAIL ${c.where}: bad test case: ${c.error}\n`);
+  }
+  for (const o of outcomes) {
+    const { source, target, service } = o.case;
+    const request = `${source} ${target === '' ? "''" : target} ${service}`;
+    if (o.pass) {
+      if (a.verbose) io.out(`ok   ${o.case.where}: ${request} -> ${expectationText(o.case.expect)}\n`);
+      continue;
+    }
+    failed++;
+    const rule = o.decision.rule;
+    io.out(
+      `FAIL ${o.case.where}: ${request}\n` +
+        `  expected: ${expectationText(o.case.expect)}\n` +
+        `  actual:   ${actualText(o.decision)}\n` +
+        `  rule:     ${rule ? where(rule) : 'none'}\n`,
+    );
+  }
+  io.out(`${cases.length - failed} passed, ${failed} failed\n`);
+  if (a.coverage) {
+    // --coverage is refused with --legacy above: this is a Policy
+    const rules = (ruleset as Policy).rules;
+    const missed = rules.filter((r) => !reached.has(r));
+    io.out(`coverage: ${rules.length - missed.length} of ${rules.length} rules decided a case\n`);
+    for (const r of missed) io.out(`  not reached: ${where(r)}\n`);
+  }
+  return failed ? 1 : 0;
+}
