@@ -97,3 +97,11 @@ t.test('request values', async (t) => {
   const rs = decide(p, 'work', 'personal', 'svc', { requestedSource: long(MAX_REQUEST_FIELD + 1) });
   t.match(rs.result === 'deny' && rs.reason, /requested source longer than/);
 });
+
+t.test('line length in a service file (!include-service)', async (t) => {
+  const p = memPolicy(
+    { '50-a.policy': '!include-service svc * include/svc\n' },
+    { extra: { '/etc/qubes/policy.d/include/svc': '@anyvm @anyvm allow\n#' + 'x'.repeat(MAX_LINE_LENGTH) + '\n' } },
+  );
+  t.same(p.errors.map((e) => [e.id, path.basename(e.file!), e.line]), [['line-too-long', 'svc', 2]]);
+});

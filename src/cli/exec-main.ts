@@ -5,8 +5,8 @@
  */
 import { expected } from '../errors.js';
 import { resultBlock } from '../render/block.js';
+import { decisionLogLine } from '../render/log-line.js';
 import { evaluate } from '../policy/evaluate.js';
-import type { Decision } from '../policy/decision.js';
 import { SystemInfoError } from '../policy/system-info.js';
 import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type Logger, type Sink } from '../log.js';
 import { DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR } from '../exec/agent.js';
@@ -160,14 +160,6 @@ export function execConfig(args: ExecArgs, env: NodeJS.ProcessEnv): ExecConfig {
     askTimeoutMs: seconds(args.askTimeout, '--ask-timeout', 0),
     notifyTimeoutMs: 5000,
   };
-}
-
-/** The decision line SPEC §6 asks for, once per call. */
-export function decisionLogLine(d: Decision, serviceArg: string, source: string, target: string): string {
-  const head = `qrexec: ${serviceArg}: ${source} -> ${target || '@default'}:`;
-  if (d.result === 'allow') return `${head} allowed to ${d.target}`;
-  if (d.result === 'ask') return `${head} denied: ask not confirmed (--just-evaluate)`;
-  return `${head} denied: ${d.reason}`;
 }
 
 export interface ExecIo {

@@ -1,0 +1,210 @@
+/**
+ * The daemon's unix sockets (SPEC §8): the policy socket qrexec-daemon asks,
+ * and the `policy.EvalSimple` / `policy.EvalGUI` socket services. One
+ * connection, one question, one answer, then the connection is closed. A
+ * request that is malformed, too long or too slow is closed without an
+ * answer and logged; nothing a client does can hold up another client.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { Logger } from '../log.js';
+import { Received, type Verdict } from './bytes.js';
+import { Deadlines } from './deadlines.js';
+import { answer, internalError, type Answer, type Services } from './decide.js';
+import { evalAnswer, EVAL_GUI, EVAL_SIMPLE, type EvalService } from './eval-service.js';
+import { scanServiceCall } from './eval-protocol.js';
+import { scanRequest } from './protocol.js';
+
+export interface Endpoints {
+  /** The policy socket; `''` serves none. */
+  socketPath: string;
+  evalSocketPath: string;
+  guiSocketPath: string;
+  /** How long a client may take to send its whole request. */
+  requestTimeoutMs: number;
+}
+
+export class DaemonStartError extends Error {}
+
+/** Remove a stale socket left by an earlier run; anything that is not a socket is left alone. */
+export function removeStaleSocket(p: string): void {
+  try {
+    if (fs.lstatSync(p).isSocket()) fs.rmSync(p);
+  } catch {
+    // missing: nothing to do; not removable: listening fails, and says why
+  }
+}
+
+/** Write the answer and close. Unix sockets hand the bytes to the peer at once, so closing loses nothing. */
+function send(sock: net.Socket, text: string): void {
+  if (sock.destroyed) return;
+  sock.write(text, 'latin1');
+  if (sock.writableLength === 0) sock.destroy();
+  /* c8 ignore next 2 -- an answer is at most 4 KiB: the kernel takes it whole */
+  else sock.end(() => sock.destroy());
+}
+
+const ignore = () => {};
+
+export class DaemonServers {
+  private readonly servers: net.Server[] = [];
+  private readonly live = new Set<net.Socket>();
+  private readonly deadlines: Deadlines;
+  private acceptErrorAt = 0;
+
+  constructor(
+    private readonly svc: Services,
+    private readonly ep: Endpoints,
+  ) {
+    this.deadlines = new Deadlines(ep.requestTimeoutMs);
+  }
+
+  private get log(): Logger {
+    return this.svc.log;
+  }
+
+  /** Listen on every configured socket; rejects with one line naming the socket that failed. */
+  async listen(): Promise<void> {
+    const plan: [string, (s: net.Socket) => void][] = [
+      [this.ep.socketPath, (s) => this.onPolicyConnection(s)],
+      [this.ep.evalSocketPath, (s) => this.onServiceConnection(s, EVAL_SIMPLE)],
+      [this.ep.guiSocketPath, (s) => this.onServiceConnection(s, EVAL_GUI)],
+    ];
+    for (const [p, handler] of plan) {
+      if (p === '') continue;
+      const server = net.createServer({ allowHalfOpen: true }, handler);
+      await new Promise<void>((resolve, reject) => {
+        const failed = (e: NodeJS.ErrnoException) => reject(new DaemonStartError(`cannot listen on ${p}: ${e.code}`));
+        server.once('error', failed);
+        server.listen(p, () => {
+          server.off('error', failed);
+          resolve();
+        });
+      });
+      server.on('error', (e: NodeJS.ErrnoException) => this.serverError(p, e));
+      this.servers.push(server);
+      try {
+        fs.chmodSync(p, 0o660);
+        /* c8 ignore next 3 -- the socket was just made by this process, which owns it */
+      } catch (err) {
+        throw new DaemonStartError(`cannot make ${p} group-writable: ${(err as NodeJS.ErrnoException).code}`);
+      }
+    }
+  }
+
+  /** accept() failures (out of file descriptors, …): logged at most once a second, serving goes on. */
+  private serverError(p: string, e: NodeJS.ErrnoException): void {
+    const now = performance.now();
+    if (now - this.acceptErrorAt < 1000) return;
+    this.acceptErrorAt = now;
+    this.log.log('error', `${p}: ${e.code ?? e.message}`);
+  }
+
+  private refuse(what: string, reason: string): void {
+    this.log.log('error', `${what}: ${reason}; closed without an answer`);
+  }
+
+  /** Take what `produce` answers to the client; a failure inside is a bug, logged, and the client gets no answer. */
+  private respond(sock: net.Socket, produce: () => Answer): void {
+    let out: Answer;
+    try {
+      out = produce();
+    } catch (err) {
+      internalError(this.log, err);
+      sock.destroy();
+      return;
+    }
+    if (out === null) sock.destroy();
+    else if (typeof out === 'string') send(sock, out);
+    else
+      out.then(
+        (text) => (text === null ? sock.destroy() : send(sock, text)),
+        (err: unknown) => {
+          internalError(this.log, err);
+          sock.destroy();
+        },
+      );
+  }
+
+  /**
+   * Read a connection until `scan` has a verdict: `done` goes to `onDone`,
+   * `bad` closes it, and so does taking longer than the limit.
+   */
+  private collect<T>(
+    sock: net.Socket,
+    what: string,
+    scan: (got: Received, eof: boolean, from: number) => Verdict<T>,
+    onDone: (value: T) => void,
+  ): void {
+    const got = new Received();
+    let settled = false;
+    const look = (eof: boolean, from: number) => {
+      const v = scan(got, eof, from);
+      if (v.kind === 'more') return;
+      settled = true;
+      this.deadlines.delete(sock);
+      if (v.kind === 'done') onDone(v.value);
+      else {
+        this.refuse(what, v.reason);
+        sock.destroy();
+      }
+    };
+    this.live.add(sock);
+    sock.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      const from = got.length;
+      got.push(chunk);
+      look(false, from);
+    });
+    sock.on('end', () => {
+      if (!settled) look(true, got.length);
+    });
+    sock.on('error', ignore);
+    sock.on('close', () => {
+      this.deadlines.delete(sock);
+      this.live.delete(sock);
+    });
+    this.deadlines.add(sock, () => {
+      settled = true;
+      this.refuse(what, `no complete request within ${this.ep.requestTimeoutMs} ms`);
+      sock.destroy();
+    });
+  }
+
+  private onPolicyConnection(sock: net.Socket): void {
+    this.collect(
+      sock,
+      'policy request',
+      (got, eof, from) => scanRequest(got, eof, undefined, from),
+      (r) =>
+        this.respond(sock, () =>
+          answer(this.svc, {
+            source: r.source,
+            target: r.intendedTarget,
+            serviceAndArg: r.serviceAndArg,
+            requestedSource: r.requestedSource,
+            assumeYesForAsk: r.assumeYesForAsk,
+            justEvaluate: r.justEvaluate,
+          }),
+        ),
+    );
+  }
+
+  private onServiceConnection(sock: net.Socket, service: EvalService): void {
+    this.collect(
+      sock,
+      service.name,
+      (got, eof) => scanServiceCall(got, eof),
+      (call) => this.respond(sock, () => evalAnswer(this.svc, service, call)),
+    );
+  }
+
+  /** Stop listening and drop every open connection (waiting clients get no answer). */
+  async close(): Promise<void> {
+    this.deadlines.stop();
+    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    for (const sock of this.live) sock.destroy();
+    await Promise.all(closed);
+    this.servers.length = 0;
+  }
+}
