@@ -16,16 +16,3 @@ export interface SubCommand {
   /** Runs the command; resolves to the exit status. */
   handler: (args: Record<string, unknown>, io: Io) => Promise<number>;
 }
-
-/** The stand-in for a command whose issue has not landed: it fails (exit 2) rather than pretend. */
-export function notYetImplemented(name: string, describe: string): SubCommand {
-  return {
-    command: name,
-    describe: `${describe} (not yet implemented)`,
-    builder: (y) => y.strict(false),
-    handler: async (_a, io) => {
-      io.err(`qrexec-policy ${name}: not yet implemented\n`);
-      return 2;
-    },
-  };
-}
