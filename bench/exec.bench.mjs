@@ -10,7 +10,7 @@ import { median, startFakeQubesd } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const EXEC = path.join(root, 'dist/bin/qrexec-policy-exec.js');
+const EXEC = path.join(root, 'dist/bin/qrexec-policy-exec.cjs');
 const EX = path.join(root, 'policy.d-examples');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qpbench-'));
 const sock = path.join(dir, 'qubesd.sock');

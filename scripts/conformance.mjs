@@ -16,7 +16,7 @@ const runs = [
   [
     '--jobs', '4',
     '--cmd-eval', 'node dist/bin/qrexec-policy.js eval --json --path {policy} --legacy-path {legacy} --system-info {si}',
-    '--cmd-exec', 'node dist/bin/qrexec-policy-exec.js --path {policy} --legacy-path {legacy} --system-info {si}',
+    '--cmd-exec', 'node dist/bin/qrexec-policy-exec.cjs --path {policy} --legacy-path {legacy} --system-info {si}',
   ],
 ];
 let failed = false;

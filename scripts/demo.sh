@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 EX=policy.d-examples
 OPTS=(--path "$EX" --legacy-path "$EX/legacy" --system-info "$EX/system-info.json")
 POLICY=(node dist/bin/qrexec-policy.js)
-EXEC=(node dist/bin/qrexec-policy-exec.js)
+EXEC=(node dist/bin/qrexec-policy-exec.cjs)
 
-if [[ ! -x dist/bin/qrexec-policy.js || ! -x dist/bin/qrexec-policy-exec.js ]]; then
+if [[ ! -x dist/bin/qrexec-policy.js || ! -x dist/bin/qrexec-policy-exec.cjs ]]; then
   echo "demo: dist/bin is missing; run 'npm run build' first" >&2
   exit 2
 fi

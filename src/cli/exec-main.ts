@@ -230,7 +230,9 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     if (printBlock) stdout('result=deny\n');
     return 1;
   }
-  let d = evaluate(openRuleSet(args), si, input, { assumeYesForAsk: args.assumeYesForAsk });
+  // one request: build only its service's rules (every line is still checked)
+  const focus = serviceArg.split('+', 1)[0]!;
+  let d = evaluate(openRuleSet(args, focus), si, input, { assumeYesForAsk: args.assumeYesForAsk });
   for (const w of d.warnings) log.log('warn', w);
   if (d.result === 'ask' && !args.justEvaluate) d = await resolveAsk(d, input, si, cfg, log);
   log.log('info', decisionLogLine(d, serviceArg, source, target));

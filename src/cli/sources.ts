@@ -18,10 +18,16 @@ export interface SourceOptions {
   qubesdInternalSocket?: string | undefined;
 }
 
-export function openRuleSet(opts: SourceOptions): RuleSet {
+/**
+ * The rule set the options name. `focus` (a service) is for one-shot callers
+ * that decide a single request: only that service's rules are built, while
+ * every line is still checked (see parser/quick-check.ts).
+ */
+export function openRuleSet(opts: SourceOptions, focus?: string): RuleSet {
   const legacyPath = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
   if (opts.legacy) return new LegacyPolicy({ legacyPath });
-  return loadPolicySet({ paths: opts.path && opts.path.length ? opts.path : DEFAULT_POLICY_PATHS, legacyPath });
+  const paths = opts.path && opts.path.length ? opts.path : DEFAULT_POLICY_PATHS;
+  return loadPolicySet(focus === undefined ? { paths, legacyPath } : { paths, legacyPath, focus });
 }
 
 /** Read and validate a system-info file; SystemInfoError names the file and the problem. */

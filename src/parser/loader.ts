@@ -11,6 +11,7 @@ import { expected } from '../errors.js';
 import * as path from 'node:path';
 import { PolicyError } from './errors.js';
 import { MAX_INCLUDE_DEPTH, MAX_LINE_LENGTH, MAX_POLICY_FILES } from './limits.js';
+import { plainRuleService } from './quick-check.js';
 import { FileSourceError, nodeFileSource, type FileSource } from './file-source.js';
 import {
   checkServiceArgument,
@@ -35,6 +36,12 @@ export interface LoadOptions {
   /** Where `!compat-4.0` reads R4.0 files. */
   legacyPath?: string;
   fs?: FileSource;
+  /**
+   * Only this service's rules (and the `*` ones) are wanted: other services'
+   * ordinary lines are checked without building rules (see quick-check.ts).
+   * Every line is still validated, so any error still denies everything.
+   */
+  focus?: string;
 }
 
 export interface LoadResult {
@@ -83,9 +90,12 @@ export class PolicyLoader {
   private readonly fs: FileSource;
   private readonly legacyPath: string;
 
-  constructor(opts: { fs?: FileSource; legacyPath?: string } = {}) {
+  private readonly focus: string | undefined;
+
+  constructor(opts: { fs?: FileSource; legacyPath?: string; focus?: string } = {}) {
     this.fs = opts.fs ?? nodeFileSource;
     this.legacyPath = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
+    this.focus = opts.focus;
   }
 
   private error(e: PolicyError): void {
@@ -202,6 +212,11 @@ export class PolicyLoader {
       if (line.startsWith('!')) {
         this.directive(line, offset, file, lineno, frame);
         continue;
+      }
+      if (this.focus !== undefined) {
+        // a valid rule of another service: nothing to build
+        const service = plainRuleService(line);
+        if (service !== null && service !== this.focus) continue;
       }
       const parsed = parsePolicyLine(line, { file, line: lineno }, offset);
       if (parsed.rule) this.result.rules.push(parsed.rule);

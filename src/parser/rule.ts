@@ -135,7 +135,7 @@ interface RuleFields {
 const NO_PARAMS: readonly string[] = Object.freeze([]);
 
 /** The parameters an action may take; anything else is the reference's TypeError. */
-function paramAllowed(action: Action, key: string): boolean {
+export function paramAllowed(action: Action, key: string): boolean {
   switch (key) {
     case 'notify':
       return true;

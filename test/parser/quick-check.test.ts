@@ -1,0 +1,118 @@
+/**
+ * The quick check used by the one-request path (parser/quick-check.ts) must
+ * never call a line valid that the full parser rejects, and loading with a
+ * focus service must give exactly the rules and errors a full load gives for
+ * that service.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { plainRuleService } from '../../src/parser/quick-check.js';
+import { parsePolicyLine } from '../../src/parser/rule.js';
+import { loadPolicy } from '../../src/parser/loader.js';
+import { memoryFileSource } from '../../src/parser/file-source.js';
+
+const SERVICES = ['svc', 'qubes.Filecopy', 'other.Svc', '*', 'bad$', 'a+b', '', '-x'];
+const ARGS = ['*', '+', '+x', '+a.b-c_d', 'x', '+a/b', '++', '**'];
+const QUBES = ['work', '*', '@anyvm', '@adminvm', '@default', '@dispvm', '@dispvm:dvm', '@dispvm:@tag:t', '@dispvm:', '@dispvm:@x', '@tag:', '@tag:t', '@tag:@t', '@type:AppVM', '@type:', '@foo', 'dom0', 'uuid:00000000-0000-0000-0000-000000000000', 'uuid:', '$anyvm', '*x', 'a@b'];
+const ACTIONS = ['allow', 'deny', 'ask', 'permit', 'Allow', ''];
+const PARAMS = ['target=work', 'target=*', 'target=', 'target=@dispvm', 'target=@default', 'target=@anyvm', 'target=@dispvm:dvm', 'target=dom0', 'default_target=@dispvm', 'default_target=x', 'user=', 'user=root', 'notify=yes', 'notify=no', 'notify=maybe', 'autostart=no', 'autostart=', 'foo=bar', 'x', '=x', 'target==x', '#', 'user=a=b'];
+const SEPS = [' ', '\t', '  ', ' \t '];
+
+/** Mostly ordinary values (so that many lines are valid), sometimes odd ones. */
+function pick(good: string[], all: string[]) {
+  return fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...good) }, { weight: 1, arbitrary: fc.constantFrom(...all) });
+}
+
+const line = fc
+  .tuple(
+    pick(['svc', 'qubes.Filecopy', 'other.Svc'], SERVICES),
+    pick(['*', '+', '+x'], ARGS),
+    pick(['work', '@anyvm', '@tag:t', 'dom0', '@dispvm:dvm'], QUBES),
+    pick(['work', '@anyvm', '@default', '@dispvm', '@adminvm', '*'], QUBES),
+    pick(['allow', 'deny', 'ask'], ACTIONS),
+    fc.array(pick(['target=work', 'notify=yes', 'user=root', 'default_target=x', 'autostart=no'], PARAMS), { maxLength: 3 }),
+    fc.array(fc.constantFrom(...SEPS), { minLength: 10, maxLength: 10 }),
+    fc.option(fc.string({ maxLength: 3 }), { nil: undefined, freq: 8 }),
+    fc.boolean(),
+  )
+  .map(([s, a, src, tgt, act, params, seps, junk, dropEmpty]) => {
+    const fields = [s, a, src, tgt, act, ...params].filter((f) => f !== '' || !dropEmpty);
+    let out = fields.map((f, i) => f + (i < fields.length - 1 ? seps[i % seps.length] : '')).join('');
+    if (junk !== undefined) out += junk;
+    return out.trim();
+  });
+
+t.test('a line the quick check accepts is one the parser accepts, for the same service', async (t) => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(line, (l) => {
+      const svc = plainRuleService(l);
+      if (svc === null) return true;
+      accepted++;
+      const parsed = parsePolicyLine(l, { file: 'f', line: 1 });
+      return parsed.errors.length === 0 && parsed.rule !== null && parsed.rule.service === svc;
+    }),
+    { numRuns: 4000 },
+  );
+  t.ok(accepted > 500, `the generator produces accepted lines (${accepted})`);
+});
+
+t.test('ordinary lines are recognised, unusual ones are left to the parser', async (t) => {
+  t.equal(plainRuleService('qubes.Filecopy * @anyvm @anyvm ask default_target=work'), 'qubes.Filecopy');
+  t.equal(plainRuleService('svc\t+x\twork\t@dispvm:dvm\tallow\ttarget=@dispvm notify=yes user=root'), 'svc');
+  for (const l of [
+    '* * @anyvm @anyvm deny', // every service's rule
+    'svc * @anyvm @default allow', // needs target=
+    'svc * @anyvm @anyvm allow target=*', // not a redirect
+    'svc * @anyvm @anyvm deny target=x', // not a deny parameter
+    'svc * @anyvm @anyvm allow notify=yes notify=no', // repeated
+    'svc * @anyvm @anyvm allow notify=sure',
+    'svc * @anyvm @anyvm allow x',
+    'svc * work\u00a0@anyvm allow', // Python whitespace: the parser decides
+    'svc * wörk @anyvm allow',
+    'svc * @anyvm', // too few fields
+    'svc x @anyvm @anyvm allow',
+    'svc * @tag: @anyvm allow',
+  ])
+    t.equal(plainRuleService(l), null, l);
+});
+
+/** Rules as comparable plain data. */
+function shape(r: ReturnType<typeof loadPolicy>['rules'][number]) {
+  return [r.file, r.line, r.text, r.service, r.argument, r.action, r.source.text, r.target.text, r.redirect?.text ?? null];
+}
+
+function compareFocus(t: Tap.Test, load: (focus?: string) => ReturnType<typeof loadPolicy>, services: string[]) {
+  const full = load();
+  for (const service of services) {
+    const focused = load(service);
+    t.same(focused.errors.map((e) => e.describe()), full.errors.map((e) => e.describe()), `${service}: same errors`);
+    const want = full.rules.filter((r) => r.service === null || r.service === service).map(shape);
+    const got = focused.rules.filter((r) => r.service === null || r.service === service).map(shape);
+    t.same(got, want, `${service}: same rules`);
+  }
+}
+
+t.test('a focused load gives the full load\'s rules for that service, and its errors', async (t) => {
+  const policies = fc.sample(fc.array(line, { minLength: 1, maxLength: 30 }), { numRuns: 150, seed: 42 });
+  for (const lines of policies) {
+    const text = lines.join('\n') + '\n';
+    const fsrc = memoryFileSource({ '/p/50-a.policy': text, '/p/60-b.policy': 'svc * @anyvm @anyvm deny\n' });
+    compareFocus(t, (focus) => loadPolicy({ paths: ['/p'], fs: fsrc, ...(focus ? { focus } : {}) }), ['svc', 'qubes.Filecopy', 'none']);
+  }
+});
+
+t.test('focused loads of the examples and the real-world trees match the full loads', async (t) => {
+  const root = path.resolve('policy.d-examples');
+  const trees: [string, string][] = [[root, path.join(root, 'legacy')]];
+  const rw = path.resolve('../shared/realworld/trees');
+  if (fs.existsSync(rw))
+    for (const d of fs.readdirSync(rw)) trees.push([path.join(rw, d, 'policy.d'), path.join(rw, d, 'legacy')]);
+  for (const [dir, legacy] of trees) {
+    const full = loadPolicy({ paths: [dir], legacyPath: legacy });
+    const services = [...new Set(full.rules.map((r) => r.service).filter((s): s is string => s !== null))];
+    compareFocus(t, (focus) => loadPolicy({ paths: [dir], legacyPath: legacy, ...(focus ? { focus } : {}) }), services);
+  }
+});
