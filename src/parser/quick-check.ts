@@ -38,7 +38,12 @@ export function plainRuleService(line: string): string | null {
   if (!PLAIN.test(line)) return null;
   const f = line.split(FIELD_SEP);
   if (f.length < 5) return null;
-  const [service, argument, source, target, action] = f as [string, string, string, string, string];
+  // indexed reads: array destructuring goes through the iterator protocol, slow before the JIT warms up
+  const service = f[0]!;
+  const argument = f[1]!;
+  const source = f[2]!;
+  const target = f[3]!;
+  const action = f[4]!;
   if (!CHARSET.service.test(service) || (argument !== '*' && !ARGUMENT.test(argument))) return null;
   if (action !== 'allow' && action !== 'deny' && action !== 'ask') return null;
   if (tokenOrNull(source, 'source') === null) return null;
