@@ -1,38 +1,25 @@
 #!/usr/bin/env node
 // npm run build:sea: qrexec-policy-exec as one self-contained executable (a
 // Node single executable application), for machines without Node.js such as
-// Qubes dom0. Steps: bundle the entry as CommonJS (SEA runs one CommonJS
-// script), prepare the blob with V8 code cache, copy this node binary and
-// inject the blob with postject.
-import { build } from 'esbuild';
+// Qubes dom0. It takes the CommonJS bundle `npm run build` makes for the
+// per-call path (SEA runs one CommonJS script), prepares the blob with V8's
+// code cache, copies this node binary and injects the blob with postject.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const out = 'dist/sea';
-const name = process.env.SEA_NAME ?? 'qrexec-policy-exec';
-const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const name = 'qrexec-policy-exec';
+const bundle = join('dist/bin', `${name}.bundle.cjs`);
+if (!existsSync(bundle)) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-
-await build({
-  entryPoints: [`src/bin/${name}.ts`],
-  outfile: join(out, `${name}.cjs`),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
-  legalComments: 'none',
-  define: { QREXEC_POLICY_VERSION: JSON.stringify(pkg.version) },
-  logLevel: 'warning',
-});
 
 const config = join(out, 'sea-config.json');
 writeFileSync(
   config,
   JSON.stringify({
-    main: join(out, `${name}.cjs`),
+    main: bundle,
     output: join(out, 'sea-prep.blob'),
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
