@@ -7,7 +7,7 @@
  * stdout never carries log lines: it is the protocol channel.
  */
 import * as fs from 'node:fs';
-import { spawn } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
 export const LEVELS: readonly Level[] = ['error', 'warn', 'info', 'debug'];
@@ -56,18 +56,25 @@ const SYSLOG_PRIORITY: Record<Level, string> = { error: 'err', warn: 'warning', 
  */
 export function syslogSink(tag: string, loggerBinary = 'logger'): Sink {
   return (level, line) => {
-    try {
-      const child = spawn(loggerBinary, ['-t', tag, '-p', `daemon.${SYSLOG_PRIORITY[level]}`, '--', line], {
-        stdio: 'ignore',
-        detached: true,
-      });
-      child.on('error', () => stderrSink(level, line));
-      child.unref();
-    } catch {
-      stderrSink(level, line);
-    }
+    // child_process is loaded on the first line (the per-call path starts without it);
+    // lines are handed over in order, and the process lives until they are
+    childProcess ??= import('node:child_process');
+    void childProcess.then((cp) => {
+      try {
+        const child = cp.spawn(loggerBinary, ['-t', tag, '-p', `daemon.${SYSLOG_PRIORITY[level]}`, '--', line], {
+          stdio: 'ignore',
+          detached: true,
+        });
+        child.on('error', () => stderrSink(level, line));
+        child.unref();
+      } catch {
+        stderrSink(level, line);
+      }
+    });
   };
 }
+
+let childProcess: Promise<typeof ChildProcess> | undefined;
 
 /** A logger that formats one line per message and hands it to every sink. */
 export function lineLogger(level: Level = 'info', sinks: readonly Sink[] = [stderrSink]): Logger {

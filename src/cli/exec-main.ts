@@ -9,9 +9,8 @@ import { decisionLogLine } from '../render/log-line.js';
 import { evaluate } from '../policy/evaluate.js';
 import { SystemInfoError } from '../policy/system-info.js';
 import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type Logger, type Sink } from '../log.js';
-import { DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR } from '../exec/agent.js';
-import { QUBESD_SOCKET } from '../exec/qubesd.js';
-import { notifyDecision, resolveAsk, runAllowedCall, type ExecConfig } from '../exec/run-call.js';
+import { DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, QUBESD_SOCKET } from '../exec/paths.js';
+import type { ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from './sources.js';
 
 export const EXEC_USAGE = `usage: qrexec-policy-exec [options] SOURCE TARGET SERVICE[+ARG]
@@ -234,11 +233,17 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   const focus = serviceArg.split('+', 1)[0]!;
   let d = evaluate(openRuleSet(args, focus), si, input, { assumeYesForAsk: args.assumeYesForAsk });
   for (const w of d.warnings) log.log('warn', w);
-  if (d.result === 'ask' && !args.justEvaluate) d = await resolveAsk(d, input, si, cfg, log);
+  if (args.justEvaluate) {
+    log.log('info', decisionLogLine(d, serviceArg, source, target));
+    return d.result === 'allow' ? 0 : 1;
+  }
+  // asking, notifying and running need sockets and processes: loaded only now
+  const { notifyDecision, resolveAsk, runAllowedCall } = await import('../exec/run-call.js');
+  if (d.result === 'ask') d = await resolveAsk(d, input, si, cfg, log);
   log.log('info', decisionLogLine(d, serviceArg, source, target));
-  if (!args.justEvaluate) await notifyDecision(d, input, si, cfg, log);
+  await notifyDecision(d, input, si, cfg, log);
   if (printBlock) stdout(resultBlock(d) + '\n');
   if (d.result !== 'allow') return 1;
-  if (n === 3 || args.justEvaluate) return 0;
+  if (n === 3) return 0;
   return runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log);
 }

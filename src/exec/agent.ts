@@ -11,8 +11,7 @@ import * as path from 'node:path';
 import type { AskDecision } from '../policy/decision.js';
 import type { SystemInfo } from '../policy/system-info.js';
 
-export const DEFAULT_RPC_DIR = '/etc/qubes-rpc';
-export const DEFAULT_QREXEC_CLIENT = '/usr/lib/qubes/qrexec-client';
+export { DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR } from './paths.js';
 
 export interface AgentConfig {
   /** Directory of local socket services (`policy.Ask`, `policy.Notify`). */

@@ -7,8 +7,7 @@
 import * as net from 'node:net';
 import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
 
-export const QUBESD_SOCKET = '/var/run/qubesd.sock';
-export const QUBESD_INTERNAL_SOCKET = '/var/run/qubesd.internal.sock';
+export { QUBESD_INTERNAL_SOCKET, QUBESD_SOCKET } from './paths.js';
 
 export class QubesdError extends Error {
   constructor(

@@ -85,6 +85,12 @@ export interface Frame {
   inLegacy: boolean;
 }
 
+/** A line the quick check confirms as a valid rule for a service other than `focus`. */
+function isOtherService(line: string, focus: string): boolean {
+  const service = plainRuleService(line);
+  return service !== null && service !== focus;
+}
+
 export class PolicyLoader {
   readonly result: LoadResult = { rules: [], errors: [], files: [], dirs: [], notices: [] };
   private readonly fs: FileSource;
@@ -205,19 +211,19 @@ export class PolicyLoader {
     if (text === null) return;
     const lines = this.lines(text, file);
     if (lines === null) return;
+    const focus = this.focus;
     for (let i = 0; i < lines.length; i++) {
       const lineno = i + 1;
-      const { text: line, offset } = pyStrip(lines[i]!);
+      const raw = lines[i]!;
+      // a valid rule of another service: nothing to build (most lines end here)
+      if (focus !== undefined && isOtherService(raw, focus)) continue;
+      const { text: line, offset } = pyStrip(raw);
       if (line === '' || line.startsWith('#')) continue;
       if (line.startsWith('!')) {
         this.directive(line, offset, file, lineno, frame);
         continue;
       }
-      if (this.focus !== undefined) {
-        // a valid rule of another service: nothing to build
-        const service = plainRuleService(line);
-        if (service !== null && service !== this.focus) continue;
-      }
+      if (focus !== undefined && line !== raw && isOtherService(line, focus)) continue;
       const parsed = parsePolicyLine(line, { file, line: lineno }, offset);
       if (parsed.rule) this.result.rules.push(parsed.rule);
       else for (const e of parsed.errors) this.error(e);

@@ -12,12 +12,14 @@
  */
 import { expected } from '../errors.js';
 import { paramAllowed, type Action } from './rule.js';
-import { CHARSET } from './text.js';
 import { cachedToken, TokenError, type Token, type TokenContext } from './tokens.js';
 
-const PLAIN = /^[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*$/;
-const FIELD_SEP = /[ \t]+/;
-const ARGUMENT = /^\+[A-Za-z0-9._+-]*$/;
+/**
+ * A plain rule line in one native match: service, argument, source, target,
+ * action and the parameters (printable ASCII, separated by spaces and tabs).
+ */
+const LINE = /^([A-Za-z0-9._-]+)[ \t]+(?:\*|\+[A-Za-z0-9._+-]*)[ \t]+([\x21-\x7e]+)[ \t]+([\x21-\x7e]+)[ \t]+(allow|deny|ask)((?:[ \t]+[\x21-\x7e]+)*)$/;
+const PARAM_SEP = /[ \t]+/;
 
 /** The token, or null when the text is not valid in that column (never throws). */
 function tokenOrNull(text: string, context: TokenContext): Token | null {
@@ -35,37 +37,34 @@ function tokenOrNull(text: string, context: TokenContext): Token | null {
  * Lines for `*` are never recognised: they are every service's rules.
  */
 export function plainRuleService(line: string): string | null {
-  if (!PLAIN.test(line)) return null;
-  const f = line.split(FIELD_SEP);
-  if (f.length < 5) return null;
-  // indexed reads: array destructuring goes through the iterator protocol, slow before the JIT warms up
-  const service = f[0]!;
-  const argument = f[1]!;
-  const source = f[2]!;
-  const target = f[3]!;
-  const action = f[4]!;
-  if (!CHARSET.service.test(service) || (argument !== '*' && !ARGUMENT.test(argument))) return null;
-  if (action !== 'allow' && action !== 'deny' && action !== 'ask') return null;
-  if (tokenOrNull(source, 'source') === null) return null;
-  const tgt = tokenOrNull(target, 'target');
+  const m = LINE.exec(line);
+  if (m === null) return null;
+  const action = m[4] as Action;
+  if (tokenOrNull(m[2]!, 'source') === null) return null;
+  const tgt = tokenOrNull(m[3]!, 'target');
   if (tgt === null) return null;
   let hasRedirect = false;
-  let seen: string[] | undefined;
-  for (let i = 5; i < f.length; i++) {
-    const p = f[i]!;
-    const eq = p.indexOf('=');
-    if (eq < 0) return null;
-    const key = p.slice(0, eq);
-    const value = p.slice(eq + 1);
-    if (!paramAllowed(action as Action, key) || (seen ??= []).includes(key)) return null;
-    seen.push(key);
-    if (key === 'notify' || key === 'autostart') {
-      if (value !== 'yes' && value !== 'no') return null;
-    } else if (key === 'target' || key === 'default_target') {
-      if (tokenOrNull(value, 'redirect') === null) return null;
-      if (key === 'target') hasRedirect = true;
+  const params = m[5]!;
+  if (params !== '') {
+    const seen: string[] = [];
+    // the parameters start with a separator, so the first piece is empty
+    const pieces = params.split(PARAM_SEP);
+    for (let i = 1; i < pieces.length; i++) {
+      const p = pieces[i]!;
+      const eq = p.indexOf('=');
+      if (eq < 0) return null;
+      const key = p.slice(0, eq);
+      const value = p.slice(eq + 1);
+      if (!paramAllowed(action, key) || seen.includes(key)) return null;
+      seen.push(key);
+      if (key === 'notify' || key === 'autostart') {
+        if (value !== 'yes' && value !== 'no') return null;
+      } else if (key === 'target' || key === 'default_target') {
+        if (tokenOrNull(value, 'redirect') === null) return null;
+        if (key === 'target') hasRedirect = true;
+      }
     }
   }
   // allow to @default needs target= (the parser's default-allow-target error)
-  return tgt.kind === 'default' && action === 'allow' && !hasRedirect ? null : service;
+  return tgt.kind === 'default' && action === 'allow' && !hasRedirect ? null : m[1]!;
 }

@@ -731,11 +731,12 @@ t.test('qrexec-policy-exec --syslog: decision lines also go to syslog through lo
     r = await captureProcess(() =>
       execMain(['--syslog', '--log-level', 'info', ...std, 'work', 'vault', 'qubes.Gpg'], { stdout: () => undefined, env: SAFE_ENV }),
     );
+    // logger(1) is started asynchronously: keep the fake one on PATH until it has run
+    for (let i = 0; i < 250 && !fs.existsSync(out); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   } finally {
     process.env['PATH'] = savedPath;
   }
   t.equal(r.value, 0);
   t.equal(r.stderr, 'qrexec: qubes.Gpg: work -> vault: allowed to vault\n', 'still on stderr');
-  for (let i = 0; i < 100 && !fs.existsSync(out); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   t.equal(fs.readFileSync(out, 'utf8'), '-t qrexec-policy-exec -p daemon.info -- qrexec: qubes.Gpg: work -> vault: allowed to vault\n');
 });

@@ -116,3 +116,12 @@ t.test('focused loads of the examples and the real-world trees match the full lo
     compareFocus(t, (focus) => loadPolicy({ paths: [dir], legacyPath: legacy, ...(focus ? { focus } : {}) }), services);
   }
 });
+
+t.test('indented rules of other services are skipped after stripping, own ones kept', async (t) => {
+  const text = '  other.Svc * @anyvm @anyvm deny\n\tsvc * @anyvm @anyvm allow  \n \x0bother.Svc * @anyvm @anyvm allow bad=1\n';
+  const fsrc = memoryFileSource({ '/p/50-a.policy': text });
+  compareFocus(t, (focus) => loadPolicy({ paths: ['/p'], fs: fsrc, ...(focus ? { focus } : {}) }), ['svc', 'other.Svc']);
+  const focused = loadPolicy({ paths: ['/p'], fs: fsrc, focus: 'svc' });
+  t.same(focused.rules.map((r) => [r.service, r.line]), [['svc', 2]], 'only the focus service rule is built');
+  t.equal(focused.errors.length, 1, 'the bad rule of another service is still reported');
+});
