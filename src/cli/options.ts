@@ -40,8 +40,43 @@ export function policyOptions<T>(y: Argv<T>) {
 
 const SINGLE_VALUED = ['legacy-path', 'system-info', 'qubesd-internal-socket'] as const;
 
-export function requestPositionals<T>(y: Argv<T>) {
+export interface RequestWords {
+  source?: string | undefined;
+  target?: string | undefined;
+  service?: string | undefined;
+  /** Words beyond the three. */
+  extra: string[];
+}
+
+/**
+ * SOURCE TARGET SERVICE as given. yargs binds only the words before `--` to
+ * the command's positionals and leaves the ones after it in `_` (after the
+ * command name); they fill the remaining places in order, so that
+ * `eval -- SOURCE TARGET SERVICE` works as it does for qrexec-policy-exec.
+ */
+export function requestWords(a: { _: (string | number)[]; [k: string]: unknown }): RequestWords {
+  const rest = a._.slice(1).map(String);
+  const word = (k: string) => (a[k] === undefined ? rest.shift() : (a[k] as string));
+  const source = word('source');
+  const target = word('target');
+  const service = word('service');
+  return { source, target, service, extra: rest };
+}
+
+/**
+ * The request positionals, before or after `--`. yargs sees them as
+ * optional (it counts only words before `--`); `required` makes the check
+ * here demand all three.
+ */
+export function requestPositionals<T>(y: Argv<T>, required: boolean) {
   return y
+    .check((a) => {
+      const w = requestWords(a);
+      if (w.extra.length) throw new Error(`unexpected argument ${JSON.stringify(w.extra[0])}`);
+      if (required && (w.source === undefined || w.target === undefined || w.service === undefined))
+        throw new Error(`${String(a._[0])} needs SOURCE TARGET SERVICE[+ARG]`);
+      return true;
+    })
     .positional('source', { type: 'string', describe: 'calling qube' })
     .positional('target', { type: 'string', describe: "requested target ('' for none)" })
     .positional('service', { type: 'string', describe: 'SERVICE[+ARGUMENT]' })

@@ -30,17 +30,33 @@ export function openRuleSet(opts: SourceOptions, focus?: string): RuleSet {
   return loadPolicySet(focus === undefined ? { paths, legacyPath } : { paths, legacyPath, focus });
 }
 
-/** Read and validate a system-info file; SystemInfoError names the file and the problem. */
-export function readSystemInfoFile(file: string): SystemInfo {
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * JSON text is UTF-8 (RFC 8259 §8.1). Lenient decoding would turn a bad byte
+ * into U+FFFD and so a qube name into some other name: refuse it instead.
+ */
+function decodeSystemInfo(bytes: Uint8Array, source: string): SystemInfo {
   let text: string;
   try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new SystemInfoError(`${source}: not valid UTF-8`);
+  }
+  return parseSystemInfo(text, source);
+}
+
+/** Read and validate a system-info file; SystemInfoError names the file and the problem. */
+export function readSystemInfoFile(file: string): SystemInfo {
+  let bytes: Buffer;
+  try {
     if (fs.statSync(file).size > MAX_SYSTEM_INFO_SIZE) throw new SystemInfoError(`system info ${file}: larger than ${MAX_SYSTEM_INFO_SIZE} bytes`);
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (err) {
     if (err instanceof SystemInfoError) throw err;
     throw new SystemInfoError(`cannot read system info ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  return parseSystemInfo(text, `system info ${file}`);
+  return decodeSystemInfo(bytes, `system info ${file}`);
 }
 
 /** The system-info file to use, if any (option first, then the environment). */
@@ -62,5 +78,5 @@ export async function obtainSystemInfo(opts: SourceOptions, env: NodeJS.ProcessE
     if (err instanceof QubesdError) throw new SystemInfoError(`cannot get system info: ${err.message}`);
     throw err;
   }
-  return parseSystemInfo(reply.toString('utf8'), 'system info from qubesd');
+  return decodeSystemInfo(reply, 'system info from qubesd');
 }

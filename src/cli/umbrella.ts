@@ -12,7 +12,7 @@ import { VERSION } from '../version.js';
 import { execMain, parseExecArgs, UsageError } from './exec-main.js';
 import { defaultIo, evalStatus, runEval, type Io } from './eval-cmd.js';
 import { obtainSystemInfo, openRuleSet } from './sources.js';
-import { policyOptions, requestPositionals, sourceOptions } from './options.js';
+import { policyOptions, requestPositionals, requestWords, sourceOptions, type RequestWords } from './options.js';
 import { SUBCOMMANDS } from './commands/index.js';
 
 /** Is this argv the R4.0 per-call form (first non-option argument is a decimal number)? */
@@ -53,23 +53,25 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
       'eval [source] [target] [service]',
       'decide one request (or many with --batch)',
       (y) =>
-        requestPositionals(policyOptions(y))
+        requestPositionals(policyOptions(y), false)
           .option('json', { type: 'boolean', describe: 'print the decision as one JSON object' })
           .option('batch', { type: 'string', describe: 'evaluate one JSON request per line of FILE (- for stdin)' })
           .check((a) => {
             if (a.batch !== undefined) return true;
-            if (a.source === undefined || a.target === undefined || a.service === undefined)
+            const w = requestWords(a);
+            if (w.source === undefined || w.target === undefined || w.service === undefined)
               throw new Error('eval needs SOURCE TARGET SERVICE[+ARG] (or --batch FILE)');
             return true;
           })
           .epilog('exit status: 0 allow, 1 deny, 3 ask, 2 usage error'),
       async (a) => {
+        const { source, target, service } = requestWords(a);
         status = await runEval(
           {
             ...sourceOptions(a),
-            source: a.source,
-            target: a.target,
-            service: a.service,
+            source,
+            target,
+            service,
             json: a.json,
             assumeYesForAsk: a.assumeYesForAsk,
             requestedSource: a.requestedSource,
@@ -81,19 +83,20 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
       },
     )
     .command(
-      'explain <source> <target> <service>',
+      'explain [source] [target] [service]',
       'show which rule decides a request, and why the earlier ones did not',
       (y) =>
-        requestPositionals(policyOptions(y))
+        requestPositionals(policyOptions(y), true)
           .option('all', { type: 'boolean', describe: 'list every rule passed over (default: the first 50)' })
           .epilog('exit status: as for eval (0 allow, 1 deny, 3 ask, 2 usage error)'),
       async (a) => {
+        const { source, target, service } = requestWords(a) as Required<RequestWords>;
         try {
           const si = await obtainSystemInfo(sourceOptions(a), io.env);
           const { text, decision } = explain(
             openRuleSet(sourceOptions(a)),
             si,
-            { source: a.source!, target: a.target!, service: a.service!, requestedSource: a.requestedSource ?? null },
+            { source, target, service, requestedSource: a.requestedSource ?? null },
             { assumeYesForAsk: !!a.assumeYesForAsk, all: !!a.all },
           );
           io.out(text);

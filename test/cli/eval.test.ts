@@ -314,7 +314,9 @@ t.test('system info from qubesd (internal.GetSystemInfo over a unix socket)', as
   const ok = await fakeQubesd(Buffer.concat([Buffer.from('0\0'), fs.readFileSync(p.si)]));
   const refused = await fakeQubesd('2\0QubesException\0tb\0fmt\0args\0');
   const garbage = await fakeQubesd('0\0{"domains": 3}');
-  t.teardown(() => Promise.all([ok.close(), refused.close(), garbage.close()]));
+  // a byte that is not UTF-8 inside a qube name: never read as some other name
+  const notUtf8 = await fakeQubesd(Buffer.from('0\0{"domains": {"dom0": {"type": "AdminVM"}, "wo\xffrk": {"type": "AppVM"}}}', 'latin1'));
+  t.teardown(() => Promise.all([ok.close(), refused.close(), garbage.close(), notUtf8.close()]));
 
   let r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', ok.sock, 'work', 'vault', 'qubes.Gpg']);
   t.equal(r.status, 0);
@@ -333,6 +335,10 @@ t.test('system info from qubesd (internal.GetSystemInfo over a unix socket)', as
   r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', garbage.sock, 'work', 'vault', 'qubes.Gpg']);
   t.equal(r.status, 1);
   t.match(r.out, /^deny: system info from qubesd: domains/);
+
+  r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', notUtf8.sock, 'work', 'vault', 'qubes.Gpg']);
+  t.equal(r.status, 1);
+  t.equal(r.out, 'deny: system info from qubesd: not valid UTF-8\n');
 
   r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', path.join(p.dir, 'none.sock'), 'work', 'vault', 'qubes.Gpg']);
   t.equal(r.status, 1);
@@ -551,10 +557,37 @@ t.test('explain: system info problems: one line on stderr naming the file, exit 
   t.match(r.err, new RegExp(`^qrexec-policy explain: system info ${p.siNotJson}: not valid JSON`));
 });
 
+t.test('eval and explain take SOURCE TARGET SERVICE after `--`, as qrexec-policy-exec does', async (t) => {
+  const plain = await evalCli(['--json', ...std, 'work', 'vault', 'qubes.Gpg']);
+  t.equal(plain.status, 0);
+  for (const split of [0, 1, 2, 3]) {
+    const words = ['work', 'vault', 'qubes.Gpg'];
+    const r = await evalCli(['--json', ...std, ...words.slice(0, split), '--', ...words.slice(split)]);
+    t.same(r, plain, `-- after ${split} of the three`);
+  }
+  // after `--` a word that looks like an option is still a value (and here an invalid target)
+  let r = await evalCli([...std, '--', 'work', '--json', 'qubes.Gpg']);
+  t.equal(r.status, 1);
+  t.match(r.out, /^deny: /);
+  r = await evalCli([...std, '--', 'work', 'vault', 'qubes.Gpg', 'extra']);
+  t.equal(r.status, 2);
+  t.match(r.err, /^qrexec-policy: unexpected argument "extra"/);
+  r = await evalCli([...std, '--', 'work', 'vault']);
+  t.equal(r.status, 2);
+  t.match(r.err, /^qrexec-policy: eval needs SOURCE TARGET SERVICE/);
+
+  const e = await explainCli([...std, '--', 'work', 'vault', 'qubes.Gpg']);
+  t.equal(e.status, 0);
+  t.match(e.out, /^decision: allow, to vault$/m);
+  const short = await explainCli([...std, 'work', '--', 'vault']);
+  t.equal(short.status, 2);
+  t.match(short.err, /^qrexec-policy: explain needs SOURCE TARGET SERVICE/);
+});
+
 t.test('explain: usage errors exit 2', async (t) => {
   const r = await explainCli([...std, 'work', 'vault']);
   t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy: Not enough non-option arguments/);
+  t.match(r.err, /^qrexec-policy: explain needs SOURCE TARGET SERVICE\[\+ARG\]/);
   t.match(r.err, /Run 'qrexec-policy --help' for usage\./);
   t.equal(r.out, '');
 });
