@@ -32,8 +32,6 @@ export interface Question {
   justEvaluate: boolean;
 }
 
-/** qrexec-daemon reads at most this much (SPEC §8). */
-export const MAX_ANSWER_BYTES = 4096;
 export const DENY_ANSWER = 'result=deny\n';
 
 /** The text to send, or null to close without an answer; a promise when something must be waited for. */
@@ -64,18 +62,9 @@ export function answerWith(svc: Services, q: Question, si: SystemInfoResult): st
   return finish(svc, q, input, si, d);
 }
 
-/** What qrexec-daemon accepts: printable ASCII lines. */
-const SENDABLE = /^[\x20-\x7e\n]*$/;
-
 function finish(svc: Services, q: Question, input: RequestInput, si: SystemInfo, d: Decision): string {
+  // evaluate() already denied any allow whose block qrexec-daemon could not read (render/block.ts)
   const text = q.justEvaluate ? (d.result === 'allow' ? 'result=allow' : 'result=deny') : resultBlock(d);
-  // names from the system info or the policy could make an allow unsendable: deny it instead
-  const unsendable =
-    Buffer.byteLength(text) >= MAX_ANSWER_BYTES ? `over ${MAX_ANSWER_BYTES} bytes` : SENDABLE.test(text) ? null : 'not ASCII';
-  if (unsendable !== null) {
-    svc.log.log('error', `qrexec: ${q.serviceAndArg}: ${q.source} -> ${q.target || '@default'}: denied: the answer cannot be sent (${unsendable})`);
-    return DENY_ANSWER;
-  }
   svc.log.log('info', decisionLogLine(d, q.serviceAndArg, q.source, q.target));
   if (!q.justEvaluate) {
     notifyDecision(d, input, si, svc.agent, svc.log).catch((err: unknown) => internalError(svc.log, err));

@@ -26,6 +26,8 @@ export type DenyKind =
   | 'unknown-source'
   | 'unusable-target'
   | 'not-in-ask-targets'
+  /** An allow whose result block qrexec-daemon could not read (non-ASCII, too long). */
+  | 'unsendable'
   | 'fault';
 
 interface Common {

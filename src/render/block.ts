@@ -6,6 +6,23 @@ import type { AllowDecision, Decision } from '../policy/decision.js';
 
 const DENY = 'result=deny';
 
+/** qrexec-daemon reads at most this many bytes of answer, newline included (SPEC §8). */
+export const MAX_BLOCK_BYTES = 4096;
+
+/** What qrexec-daemon accepts: printable ASCII lines. */
+const SENDABLE = /^[\x20-\x7e\n]*$/;
+
+/**
+ * Why a block (without its newline) cannot reach qrexec-daemon intact, or
+ * null when it can. Names in the system info and `user=` values are free
+ * text, so an allow could otherwise print what the daemon would misread.
+ */
+export function unsendable(block: string): string | null {
+  // checked first: once ASCII, characters and bytes count the same
+  if (!SENDABLE.test(block)) return 'not printable ASCII';
+  return block.length + 1 > MAX_BLOCK_BYTES ? `over ${MAX_BLOCK_BYTES} bytes` : null;
+}
+
 function pyBool(b: boolean): string {
   return b ? 'True' : 'False';
 }

@@ -529,6 +529,33 @@ t.test('allow', async (t) => {
     t.equal(allowed(ev('svc * work personal allow user=alice\n', 'work', 'personal')).user, 'alice');
   });
 
+  t.test('an allow whose result block qrexec-daemon could not read is a deny (SPEC §8)', async (t) => {
+    const unsendable = (policy: string, target = 'personal', sys = si) => {
+      const d = decide(policy, 'work', target, 'svc', { si: sys });
+      if (d.result !== 'deny') throw new Error(`expected deny, got ${d.result}`);
+      return d;
+    };
+    let d = unsendable('svc * work personal allow user=\u00fcser\n');
+    t.equal(d.kind, 'unsendable');
+    t.match(d.reason, /^the result block for personal cannot be sent to qrexec-daemon \(not printable ASCII\); rule .*:1$/);
+    t.equal(d.rule?.line, 1, 'the deciding rule is still named');
+    d = unsendable('svc * work personal allow user=' + 'u'.repeat(5000) + '\n');
+    t.match(d.reason, /\(over 4096 bytes\)/);
+    // the block is the measure: 4,095 bytes and a newline still fit, one more does not
+    const fixed = `user=\nresult=allow\ntarget=personal\ntarget_uuid=uuid:${uuidOf(si, 'personal')}\nautostart=True\nrequested_target=personal`.length;
+    const fits = 'u'.repeat(4095 - fixed);
+    t.equal(allowed(ev(`svc * work personal allow user=${fits}\n`, 'work', 'personal')).user, fits);
+    t.match(unsendable(`svc * work personal allow user=${fits}u\n`).reason, /over 4096 bytes/);
+    // names from the system info are free text too: a control character in a uuid
+    const odd = makeSystem({ personal: { type: 'AppVM', power_state: 'Running', uuid: 'bad\tuuid' } });
+    t.match(unsendable('svc * work personal allow\n', 'personal', odd).reason, /not printable ASCII/);
+    // an ask answered with such a target is refused the same way
+    const input = { source: 'work', target: '', service: 'svc' };
+    const a = evaluate(memPolicy({ '50-a.policy': 'svc * work @anyvm ask user=\u00fcser\n' }), si, input);
+    if (a.result !== 'ask') throw new Error('expected ask');
+    t.match(confirmAsk(a, 'personal', si, input), { result: 'deny', kind: 'unsendable' });
+  });
+
   t.test('allow with target= redirect', async (t) => {
     const p = (tgt: string) => `svc * work @anyvm allow target=${tgt}\nsvc * work @adminvm allow target=${tgt}\n`;
     t.equal(allowed(ev(p('personal'), 'work', '')).target, 'personal');
