@@ -54,6 +54,7 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
       'decide one request (or many with --batch)',
       (y) =>
         requestPositionals(policyOptions(y), false)
+          .usage('$0 eval [options] [--] SOURCE TARGET SERVICE[+ARG]\n$0 eval --json [options] --batch FILE|-\n\ndecide one request (or many with --batch)')
           .option('json', { type: 'boolean', describe: 'print the decision as one JSON object' })
           .option('batch', { type: 'string', describe: 'evaluate one JSON request per line of FILE (- for stdin)' })
           .check((a) => {
@@ -87,6 +88,7 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
       'show which rule decides a request, and why the earlier ones did not',
       (y) =>
         requestPositionals(policyOptions(y), true)
+          .usage('$0 explain [options] [--] SOURCE TARGET SERVICE[+ARG]\n\nshow which rule decides a request, and why the earlier ones did not')
           .option('all', { type: 'boolean', describe: 'list every rule passed over (default: the first 50)' })
           .epilog('exit status: as for eval (0 allow, 1 deny, 3 ask, 2 usage error)'),
       async (a) => {

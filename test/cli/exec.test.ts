@@ -492,14 +492,14 @@ t.test('qrexec-policy: --help on every subcommand prints its usage, exit 0', asy
 t.test('qrexec-policy: --help on eval and explain prints their usage, exit 0, evaluates nothing', async (t) => {
   let r = await umbrella(['eval', '--help']);
   t.equal(r.status, 0);
-  t.match(r.out, /^qrexec-policy eval \[source\] \[target\] \[service\]/);
+  t.match(r.out, /^qrexec-policy eval \[options\] \[--\] SOURCE TARGET SERVICE\[\+ARG\]\nqrexec-policy eval --json \[options\] --batch FILE\|-\n/);
   for (const opt of ['--path', '--policy-path', '--legacy-path', '--legacy', '--system-info', '--json', '--batch', '--assume-yes-for-ask'])
     t.ok(r.out.includes(opt), opt);
   t.match(r.out, /exit status: 0 allow, 1 deny, 3 ask, 2 usage error/);
   t.equal(r.err, '');
   r = await umbrella(['explain', '--help']);
   t.equal(r.status, 0);
-  t.match(r.out, /^qrexec-policy explain <source> <target> <service>/);
+  t.match(r.out, /^qrexec-policy explain \[options\] \[--\] SOURCE TARGET SERVICE\[\+ARG\]\n/);
   t.match(r.out, /--all/);
   // --help with a full request still only prints help
   r = await umbrella(['eval', ...std, '--help', 'work', 'vault', 'qubes.Gpg']);
@@ -521,7 +521,7 @@ t.test('qrexec-policy: usage errors: exit 2 with a usage hint on stderr', async 
     [['eval', ...std, 'work', 'vault'], /eval needs SOURCE TARGET SERVICE/],
     [['eval', ...std], /eval needs SOURCE TARGET SERVICE/],
     [['eval', '--log-level', 'loud', ...std, 'work', 'vault', 'qubes.Gpg'], /invalid log level loud/],
-    [['explain', ...std, 'work'], /Not enough non-option arguments/],
+    [['explain', ...std, 'work'], /explain needs SOURCE TARGET SERVICE/],
   ];
   for (const [argv, msg] of cases) {
     const r = await umbrella(argv);
