@@ -2,6 +2,6 @@
 import { command } from '../cli/commands/graph.js';
 import { defaultIo } from '../cli/eval-cmd.js';
 import { runMain } from '../cli/run.js';
-import { standaloneMain } from '../graph/standalone.js';
+import { standaloneMain } from '../cli/standalone.js';
 
 runMain('qrexec-policy-graph', () => standaloneMain('qrexec-policy-graph', command, process.argv.slice(2), defaultIo()));

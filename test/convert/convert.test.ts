@@ -13,7 +13,7 @@ import { runConvert, DEFAULT_OUTPUT_NAME } from '../../src/convert/main.js';
 import { loadLegacyDir } from '../../src/convert/load.js';
 import { inexpressible, renderConverted } from '../../src/convert/render.js';
 import { verifyConverted } from '../../src/convert/verify.js';
-import { standaloneMain } from '../../src/graph/standalone.js';
+import { standaloneMain } from '../../src/cli/standalone.js';
 import { command as convertCommand } from '../../src/cli/commands/convert.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
 import { memoryFileSource, nodeFileSource } from '../../src/parser/file-source.js';

@@ -13,7 +13,7 @@ import { graphEdges, type Space } from '../../src/graph/collect.js';
 import { otherServiceName, runGraph } from '../../src/graph/main.js';
 import { renderDot, renderJson, dotString } from '../../src/graph/render.js';
 import { graphTargets, parseServiceFilter, servicePairs } from '../../src/graph/space.js';
-import { standaloneMain } from '../../src/graph/standalone.js';
+import { standaloneMain } from '../../src/cli/standalone.js';
 import { command as graphCommand } from '../../src/cli/commands/graph.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
 import { LegacyPolicy, loadPolicySet, Policy, type RuleSet } from '../../src/policy/policy.js';

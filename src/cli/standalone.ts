@@ -5,8 +5,8 @@
  */
 import yargs from 'yargs';
 import { expected } from '../errors.js';
-import type { SubCommand } from '../cli/command.js';
-import type { Io } from '../cli/eval-cmd.js';
+import type { SubCommand } from './command.js';
+import type { Io } from './eval-cmd.js';
 import { VERSION } from '../version.js';
 
 class UsageError extends Error {}
