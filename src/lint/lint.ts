@@ -12,7 +12,7 @@ import { displayPath } from './display.js';
 import { ignoredFiles, includesOutside, repeatedIncludes } from './files.js';
 import { applyIgnores, parseIgnores, type Ignore } from './ignore.js';
 import { Sources } from './locate.js';
-import { dangerousAllow, dollarTokens, unknownNames } from './rule-checks.js';
+import { dangerousAllow, dollarTokens, unknownNames, unsendableUser } from './rule-checks.js';
 import { diagnostic, RULE_IDS, type Diagnostic, type RuleId } from './rules.js';
 import { analyseReach, reachMessage } from './shadow.js';
 import { loadTree, type LintTree, type TreeSpec } from './tree.js';
@@ -60,6 +60,8 @@ function treeFindings(tree: LintTree, opts: LintOptions): { diags: Diagnostic[];
       diags.push(diagnostic(f.rule, f.message, rule.file, rule.line, f.column));
     const danger = dangerousAllow(rule, cols);
     if (danger) at(danger);
+    const user = unsendableUser(rule, cols);
+    if (user) at(user);
     for (const f of [...dollarTokens(rule, cols), ...unknownNames(rule, cols, opts.systemInfo)]) at(f);
     const why = defaultNeverOffered(rule, tree.rules, whole);
     if (why !== null)

@@ -1,12 +1,13 @@
 /**
  * Checks of one rule on its own: dangerous allows (SPEC §9), `$` tokens in
- * `policy.d` rules, and, with system info, names, tags and types that do not
+ * `policy.d` rules, `user=` values that cannot reach qrexec-daemon, and, with system info, names, tags and types that do not
  * exist and `@dispvm:X` for an X that is not a disposable template.
  */
 import type { Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
 import { lookupRef, refText } from '../policy/match.js';
 import type { SystemInfo } from '../policy/system-info.js';
+import { unsendable } from '../render/block.js';
 import type { RuleColumns } from './locate.js';
 import type { CheckId } from './rules.js';
 
@@ -31,6 +32,23 @@ export function dangerousAllow(rule: Rule, cols: RuleColumns): Finding | null {
     rule: 'dangerous-allow',
     message: `every qube (${rule.source.text}) may call any service ${where} without being asked`,
     column: cols.start,
+  };
+}
+
+/**
+ * A `user=` that qrexec-daemon could not be sent (not printable ASCII, or
+ * too long for its 4,096-byte answer): every call the rule would allow or
+ * the user would confirm is denied instead.
+ */
+export function unsendableUser(rule: Rule, cols: RuleColumns): Finding | null {
+  if (rule.action === 'deny' || rule.user === null) return null;
+  const problem = unsendable(`user=${rule.user}`);
+  if (problem === null) return null;
+  const shown = rule.user.length > 40 ? `${rule.user.slice(0, 40)}…` : rule.user;
+  return {
+    rule: 'unsendable-user',
+    message: `user=${shown} cannot be passed to qrexec-daemon (${problem}): every call this rule ${rule.action === 'ask' ? 'offers' : 'allows'} is denied`,
+    column: cols.params.get('user')!,
   };
 }
 

@@ -16,6 +16,7 @@ export type CheckId =
   | 'ask-default-target'
   | 'dangerous-allow'
   | 'dollar-token'
+  | 'unsendable-user'
   | 'include-outside'
   | 'file-ignored'
   | 'unknown-qube'
@@ -86,6 +87,10 @@ const CHECKS: Record<CheckId, RuleInfo> = {
     description: 'any service allowed from @anyvm or * to dom0, to @anyvm or to * (SPEC §9)',
   },
   'dollar-token': { severity: 'warning', description: 'a $ token in a policy.d rule is a literal qube name that matches nothing (write @)' },
+  'unsendable-user': {
+    severity: 'warning',
+    description: 'an allow or ask whose user= is not printable ASCII or too long to send to qrexec-daemon: its calls are denied',
+  },
   'include-outside': { severity: 'warning', description: 'an include reaches a file or directory outside the policy directory' },
   'file-ignored': { severity: 'warning', description: 'a file that looks like policy but will be ignored (name, suffix, dotfile, not a file)' },
   'unknown-qube': { severity: 'warning', description: 'a qube name or uuid that --system-info does not know' },

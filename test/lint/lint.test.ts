@@ -465,6 +465,25 @@ t.test('dangerous allows, $ tokens, names unknown to the system', async (t) => {
     'service files translate $, policy.d files do not',
   );
 
+  // a user= qrexec-daemon cannot be sent: the evaluator denies those calls, lint says why
+  const users = lintMemFull({
+    '50-test.policy': [
+      'svc * work personal allow user=j\u00fcrgen',
+      'svc * work @default ask user=' + 'u'.repeat(4100),
+      'svc * work vault deny user=j\u00fcrgen',
+      'svc * work @anyvm allow user=root',
+      '',
+    ].join('\n'),
+  }).filter((d) => d.rule === 'unsendable-user');
+  t.same(
+    users.map((d) => `${d.line}:${d.column} ${d.severity} ${d.message}`),
+    [
+      '1:27 warning user=j\u00fcrgen cannot be passed to qrexec-daemon (not printable ASCII): every call this rule allows is denied',
+      `2:25 warning user=${'u'.repeat(40)}… cannot be passed to qrexec-daemon (over 4096 bytes): every call this rule offers is denied`,
+    ],
+    'deny rules and ordinary names are fine',
+  );
+
   const si = makeSystem({ 'remote-x': { type: 'RemoteVM' } });
   const unknown = [
     'svc * wrok personal allow', // 1 unknown qube
