@@ -1,7 +1,8 @@
 /**
  * Checks of one rule on its own: dangerous allows (SPEC §9), `$` tokens in
- * `policy.d` rules, `user=` values that cannot reach qrexec-daemon, and, with system info, names, tags and types that do not
- * exist and `@dispvm:X` for an X that is not a disposable template.
+ * `policy.d` rules, `user=` values that cannot reach qrexec-daemon, and,
+ * with system info, names, tags and types that do not exist and
+ * `@dispvm:X` for an X that is not a disposable template.
  */
 import type { Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';

@@ -15,12 +15,22 @@ const SENDABLE = /^[\x20-\x7e\n]*$/;
 /**
  * Why a block (without its newline) cannot reach qrexec-daemon intact, or
  * null when it can. Names in the system info and `user=` values are free
- * text, so an allow could otherwise print what the daemon would misread.
+ * text, so an allow could otherwise print what the daemon would misread:
+ * bytes it does not take, more than it reads, or (through a newline inside
+ * a value) a line of its own, such as a second `user=`.
  */
 export function unsendable(block: string): string | null {
   // checked first: once ASCII, characters and bytes count the same
   if (!SENDABLE.test(block)) return 'not printable ASCII';
-  return block.length + 1 > MAX_BLOCK_BYTES ? `over ${MAX_BLOCK_BYTES} bytes` : null;
+  if (block.length + 1 > MAX_BLOCK_BYTES) return `over ${MAX_BLOCK_BYTES} bytes`;
+  const keys = new Set<string>();
+  for (const line of block.split('\n')) {
+    const eq = line.indexOf('=');
+    const key = line.slice(0, eq);
+    if (eq < 1 || keys.has(key)) return `a newline inside a value makes the line ${JSON.stringify(line)}`;
+    keys.add(key);
+  }
+  return null;
 }
 
 function pyBool(b: boolean): string {
