@@ -43,7 +43,7 @@ export function dangerousAllow(rule: Rule, cols: RuleColumns): Finding | null {
  */
 export function unsendableUser(rule: Rule, cols: RuleColumns): Finding | null {
   if (rule.action === 'deny' || rule.user === null) return null;
-  const problem = unsendable(`user=${rule.user}`);
+  const problem = unsendable([`user=${rule.user}`]);
   if (problem === null) return null;
   const shown = rule.user.length > 40 ? `${rule.user.slice(0, 40)}…` : rule.user;
   return {

@@ -21,7 +21,7 @@ import { NOT_FOUND, type RuleSet } from './policy.js';
 import { normaliseTarget, parseRequest, type Request, type RequestInput, type TargetValue } from './request.js';
 import { TokenError } from '../parser/tokens.js';
 import type { Qube, SystemInfo } from './system-info.js';
-import { allowBlock, unsendable } from '../render/block.js';
+import { allowLines, unsendable } from '../render/block.js';
 
 export interface EvaluateOptions {
   /** Turn `ask` into `allow` for the requested target, if it is offered (SPEC §3.2). */
@@ -189,7 +189,7 @@ function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p
     notify: p.notify,
   };
   // every front end denies what qrexec-daemon could not be told (SPEC §8)
-  const problem = unsendable(allowBlock(allow));
+  const problem = unsendable(allowLines(allow));
   if (problem !== null)
     return deny(base, 'unsendable', `the result block for ${target} cannot be sent to qrexec-daemon (${problem}); rule ${ruleWhere(rule)}`);
   return allow;

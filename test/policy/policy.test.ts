@@ -553,10 +553,8 @@ t.test('allow', async (t) => {
     const injected = makeSystem({ personal: { type: 'AppVM', power_state: 'Running', uuid: 'x\nuser=root' } });
     t.equal(
       unsendable('svc * work personal allow\n', 'personal', injected).reason,
-      `the result block for personal cannot be sent to qrexec-daemon (a newline inside a value makes the line "user=root"); rule ${POLICY_DIR}/50-test.policy:1`,
+      `the result block for personal cannot be sent to qrexec-daemon (a newline inside a value); rule ${POLICY_DIR}/50-test.policy:1`,
     );
-    const noKey = makeSystem({ personal: { type: 'AppVM', power_state: 'Running', uuid: 'x\nno key here' } });
-    t.match(unsendable('svc * work personal allow\n', 'personal', noKey).reason, /makes the line "no key here"/);
     // an ask answered with such a target is refused the same way
     const input = { source: 'work', target: '', service: 'svc' };
     const a = evaluate(memPolicy({ '50-a.policy': 'svc * work @anyvm ask user=\u00fcser\n' }), si, input);
