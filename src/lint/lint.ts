@@ -104,6 +104,8 @@ export function lint(specs: readonly TreeSpec[], opts: LintOptions): LintResult 
   let raw: Diagnostic[] = [];
   const ignores: Ignore[] = [];
   const parsed = new Set<string>();
+  // relative paths given from outside the working directory (`../x/policy.d`) are shown absolute
+  const renamed = new Map<string, string>();
   let allWhole = true;
   for (const spec of specs) {
     const tree = loadTree(spec, opts);
@@ -112,6 +114,7 @@ export function lint(specs: readonly TreeSpec[], opts: LintOptions): LintResult 
     raw.push(...diags);
     const sources = new Sources(tree.texts);
     for (const file of tree.texts.keys()) {
+      if (!path.isAbsolute(file) && show(file) !== file) renamed.set(file, show(file));
       if (parsed.has(show(file))) continue;
       parsed.add(show(file));
       ignores.push(...parseIgnores(show(file), sources.linesOf(file), raw));
@@ -120,7 +123,12 @@ export function lint(specs: readonly TreeSpec[], opts: LintOptions): LintResult 
   // paths inside messages are shown like the file column: relative to the working directory
   const root = path.resolve(opts.cwd);
   const prefix = root === '/' ? null : root + '/';
-  raw = raw.map((d) => ({ ...d, file: show(d.file), message: prefix ? d.message.replaceAll(prefix, '') : d.message }));
+  const showIn = (message: string) => {
+    let m = prefix ? message.replaceAll(prefix, '') : message;
+    for (const [from, to] of renamed) m = m.replaceAll(from, to);
+    return m;
+  };
+  raw = raw.map((d) => ({ ...d, file: show(d.file), message: showIn(d.message) }));
   const ran = new Set(
     RULE_IDS.filter(
       (id) => (opts.systemInfo !== null || !SYSTEM_INFO_RULES.has(id)) && (allWhole || !WHOLE_POLICY_RULES.has(id)),

@@ -682,6 +682,24 @@ t.test('inputs: directories, files grouped by directory, globs', async (t) => {
   t.equal(displayPath('rel', '/a'), 'rel');
 });
 
+t.test('paths given relative from outside the working directory: absolute, in messages too', async (t) => {
+  const dir = fs.realpathSync(t.testdir({ work: {}, pol: { '50-a.policy': 'svc * work vault allow\nsvc * work vault allow\n' } }));
+  t.chdir(path.join(dir, 'work'));
+  const got = lint([{ kind: 'dirs', dirs: ['../pol'] }], {
+    fs: nodeFileSource,
+    legacyPath: path.join(dir, 'none'),
+    legacyDefault: false,
+    systemInfo: null,
+    cwd: process.cwd(),
+  }).diagnostics;
+  const file = path.join(dir, 'pol/50-a.policy');
+  t.same(
+    got.map((d) => `${d.file}:${d.line} ${d.message}`),
+    [`${file}:2 duplicate of the rule at ${file}:1: this one can never decide`],
+    'the location and the rule the message cites name the file the same way',
+  );
+});
+
 t.test('output formats', async (t) => {
   const diags = [
     diagnostic('field-count', 'wrong number of fields', 'p/a b.policy', 3, 5),
