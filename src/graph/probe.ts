@@ -44,15 +44,15 @@ export class Prober {
    * caller the rules all concern): per rule, the columns and parameters that
    * decide allow, ask or deny, never where the rule is written. Lists with
    * the same key decide every request alike, by the rule at the same place.
-   * (`user=`, `notify=` and `default_target=` change a decision's details,
-   * never its result.)
+   * (`notify=` and `default_target=` change a decision's details, never its
+   * result; `user=` can: one qrexec-daemon could not be sent denies.)
    */
   key(rules: readonly Rule[]): string {
     let key = '';
     for (const r of rules) {
       let id = this.shapeOf.get(r);
       if (id === undefined) {
-        const shape = [r.source.text, r.target.text, r.action, r.redirect?.text ?? '\0', r.autostart].join('\0');
+        const shape = [r.source.text, r.target.text, r.action, r.redirect?.text ?? '\0', r.autostart, r.user ?? '\0'].join('\0');
         id = this.shapes.get(shape);
         if (id === undefined) this.shapes.set(shape, (id = this.shapes.size));
         this.shapeOf.set(r, id);

@@ -195,6 +195,17 @@ t.test('every edge is what evaluate() decides for that request, and nothing else
   t.ok(lp.length > 10);
 });
 
+t.test('rules alike but for a user= qrexec-daemon cannot be sent are not decided alike', async (t) => {
+  // the same shape for every caller, but jürgen's block cannot be sent: eval denies those calls
+  const p = memPolicy({ '50-test.policy': 'a.A * @anyvm @anyvm allow user=one\nb.B * @anyvm @anyvm allow user=j\u00fcrgen\n' });
+  const space = spaceOf(p, si);
+  const plain = plainEdges(p, si, space, false);
+  const count = (svc: string) => plain.filter((e) => e.includes(` ${svc} `)).length;
+  // (a RemoteVM target takes no user=, so b.B still reaches those)
+  t.ok(count('b.B') < count('a.A'), `eval: a.A allowed ${count('a.A')} times, b.B only ${count('b.B')}`);
+  t.same(fastEdges(p, si, space, false), plain);
+});
+
 t.test('what the edges say: allow, ask, redirects, keywords, faults', async (t) => {
   const space = spaceOf(policy, si);
   const edges = [...graphEdges(policy, si, space, true)];
