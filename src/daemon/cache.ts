@@ -52,6 +52,16 @@ export class ReloadingCache<T> {
 
   private reload(): void {
     this.outdated = false;
+    try {
+      this.load();
+    } catch (err) {
+      // a load that fails unexpectedly must not leave the old value looking current
+      this.outdated = true;
+      throw err;
+    }
+  }
+
+  private load(): void {
     const specs = [...this.hooks.roots(), ...this.deps];
     let watching = this.watches.replace(specs);
     let loaded = this.hooks.load();
@@ -59,8 +69,8 @@ export class ReloadingCache<T> {
       const fresh = loaded.deps.filter((d) => !this.watches.has(d));
       if (fresh.length === 0) break;
       // read after watching: a change in between cannot go unseen
-      watching = this.watches.add(fresh) && watching;
-      if (pass === MAX_PASSES) {
+      if (!this.watches.add(fresh) || pass === MAX_PASSES) {
+        // unwatchable, or never settling: reading again now would not help
         watching = false;
         break;
       }

@@ -286,6 +286,44 @@ t.test('ReloadingCache: watches what each load reveals, up to a bound', async (t
   t.equal(cache.get(), v + 1);
 });
 
+t.test('ReloadingCache: an unwatchable dependency means one load per get, not a loop', async (t) => {
+  const dir = tempDir(t);
+  let loads = 0;
+  const seen: boolean[] = [];
+  const cache = new ReloadingCache<number>({
+    roots: () => [{ dir }],
+    // a directory that does not exist cannot be watched
+    load: () => ({ value: ++loads, deps: [{ dir: path.join(dir, 'gone') }] }),
+    loaded: (_v, watching) => seen.push(watching),
+  });
+  t.teardown(() => cache.close());
+  t.equal(cache.get(), 1);
+  t.equal(cache.get(), 2, 'read again on the next get (it cannot be watched)');
+  t.same(seen, [false, false]);
+});
+
+t.test('ReloadingCache: a load that throws leaves nothing that looks current', async (t) => {
+  const dir = tempDir(t);
+  let loads = 0;
+  let fail = false;
+  const cache = new ReloadingCache<number>({
+    roots: () => [{ dir }],
+    load: () => {
+      if (fail) throw new Error('boom');
+      return { value: ++loads, deps: [] };
+    },
+    loaded: () => {},
+  });
+  t.teardown(() => cache.close());
+  t.equal(cache.get(), 1);
+  fail = true;
+  cache.invalidate();
+  t.throws(() => cache.get(), /boom/);
+  t.throws(() => cache.get(), /boom/, 'still outdated: the old value is not served');
+  fail = false;
+  t.equal(cache.get(), 2);
+});
+
 t.test('walkDirs, treeSpecs, fileSpecs', async (t) => {
   const dir = tempDir(t);
   fs.mkdirSync(path.join(dir, 'a/b/c'), { recursive: true });
