@@ -41,12 +41,18 @@ function isDir(p: string): boolean {
 
 /**
  * What to watch so that any change under `root` is seen: every directory of
- * the tree, or, while `root` does not exist, its parent for its creation.
+ * the tree, or, while `root` does not exist, the nearest directory above it
+ * that does, for the creation of the next one down.
  */
 export function treeSpecs(root: string): WatchSpec[] {
   if (isDir(root)) return walkDirs(root).map((dir) => ({ dir }));
-  const parent = path.dirname(root);
-  return isDir(parent) ? [{ dir: parent, only: path.basename(root) }] : [];
+  let missing = path.resolve(root);
+  let parent = path.dirname(missing);
+  while (!isDir(parent)) {
+    missing = parent;
+    parent = path.dirname(parent);
+  }
+  return [{ dir: parent, only: path.basename(missing) }];
 }
 
 /**

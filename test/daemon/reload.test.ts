@@ -148,6 +148,16 @@ t.test('a policy directory that appears after start-up', async (t) => {
   t.equal(await allowed(tree), ALLOW_PERSONAL);
 });
 
+t.test('a policy directory whose parent is missing too is seen when both appear', async (t) => {
+  const tree = makeTree(t);
+  const deep = path.join(tree.dir, 'run/qubes/policy.d');
+  await startDaemon(t, { ...tree, policy: deep });
+  t.equal(await allowed(tree), DENY);
+  fs.mkdirSync(deep, { recursive: true });
+  fs.writeFileSync(path.join(deep, '50-a.policy'), 'qubes.Filecopy * work personal allow\n');
+  t.equal(await allowed(tree), ALLOW_PERSONAL);
+});
+
 t.test('the system-info file is re-read when it changes; a broken one denies until fixed', async (t) => {
   const tree = makeTree(t, 'qubes.Filecopy * work personal allow\n');
   const d = await startDaemon(t, tree);
@@ -333,7 +343,7 @@ t.test('walkDirs, treeSpecs, fileSpecs', async (t) => {
   t.same(walkDirs(dir).sort(), [dir, `${dir}/a`, `${dir}/a/b`, `${dir}/a/b/c`, `${dir}/d`].sort(), 'links not followed');
   t.equal(walkDirs(dir, 2).length, 2, 'bounded');
   t.same(treeSpecs(path.join(dir, 'missing')), [{ dir, only: 'missing' }]);
-  t.same(treeSpecs(path.join(dir, 'missing/deeper')), []);
+  t.same(treeSpecs(path.join(dir, 'missing/deeper')), [{ dir, only: 'missing' }], 'the nearest existing directory, for the next one down');
   t.same(fileSpecs(path.join(dir, 'f'), true), [{ dir, only: 'f' }]);
   t.same(fileSpecs(path.join(dir, 'link/b'), false), [{ dir: path.join(dir, 'link') }, { dir: path.join(dir, 'a') }]);
   t.same(fileSpecs(path.join(dir, 'gone'), false), [{ dir }]);
