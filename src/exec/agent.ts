@@ -5,7 +5,8 @@
  * (`RPC_DIR/policy.Ask`); in another GuiVM it is reached with qrexec-client.
  * Requests are JSON; replies are plain ASCII.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { AskDecision } from '../policy/decision.js';
@@ -73,10 +74,16 @@ function callLocal(service: string, params: unknown, cfg: AgentConfig, timeoutMs
 
 /** Call a socket service in another qube through qrexec-client; the JSON goes on stdin. */
 function callRemote(guivm: string, service: string, params: unknown, cfg: AgentConfig, timeoutMs: number): Promise<string> {
-  const child = spawn(cfg.qrexecClient, ['-d', guivm, '--', `DEFAULT:QUBESRPC ${service} dom0`], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-    shell: false,
-  });
+  let child: ChildProcessByStdio<Writable, Readable, null>;
+  try {
+    child = spawn(cfg.qrexecClient, ['-d', guivm, '--', `DEFAULT:QUBESRPC ${service} dom0`], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      shell: false,
+    });
+  } catch (err) {
+    // an argument spawn refuses outright (a NUL in a GuiVM name from system info)
+    return Promise.reject(new AgentError(`${service} in ${JSON.stringify(guivm)}: cannot run ${cfg.qrexecClient}: ${(err as NodeJS.ErrnoException).code ?? err}`));
+  }
   const p = new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -90,8 +97,8 @@ function callRemote(guivm: string, service: string, params: unknown, cfg: AgentC
     });
     // spawn errors carry an errno code (ENOENT, EACCES, …)
     child.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service} via ${cfg.qrexecClient}: ${e.code}`)));
-    child.on('close', (code) => {
-      if (code !== 0) reject(new AgentError(`${service} in ${guivm}: qrexec-client exited with status ${code}`));
+    child.on('close', (code, signal) => {
+      if (code !== 0) reject(new AgentError(`${service} in ${guivm}: qrexec-client ${code === null ? `killed by ${signal}` : `exited with status ${code}`}`));
       else resolve(Buffer.concat(chunks).toString('latin1'));
     });
     /* c8 ignore next 3 -- the other side may close early; its exit status tells */

@@ -108,6 +108,10 @@ t.test('policy agent client', async (t) => {
     await t.rejects(askUser('sys-gui', askFor('dvm'), SI, agentConfig(dir, { qrexecClient: path.join(dir, 'missing') })), {
       message: /policy\.Ask via .*missing: ENOENT/,
     });
+    // a GuiVM name spawn refuses (system info is free text): an AgentError like any other failure
+    const refused = await notifyUser('sys\0gui', { resolution: 'deny', service: 's', argument: '+', source: 'work', target: 'x' }, agentConfig(dir)).catch((e: unknown) => e);
+    t.ok(refused instanceof AgentError, 'an AgentError');
+    t.match((refused as Error).message, /^policy\.Notify in "sys\\u0000gui": cannot run .*: ERR_INVALID_ARG_VALUE$/);
   });
   t.test('icons', async (t) => {
     t.same(askIcons(SI), {
