@@ -98,6 +98,14 @@ function compare(a: Diagnostic, b: Diagnostic): number {
   );
 }
 
+/** Where a path may start and end inside a message: its edges, spaces, quotes, brackets, `:LINE`. */
+const PATH_START = '(?<=^|[\\s("\'])';
+const PATH_END = '(?=$|[\\s:)"\',])';
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** Lint the trees; findings are de-duplicated (a file in two trees is reported once) and sorted. */
 export function lint(specs: readonly TreeSpec[], opts: LintOptions): LintResult {
   const show = (p: string) => displayPath(p, opts.cwd);
@@ -123,11 +131,10 @@ export function lint(specs: readonly TreeSpec[], opts: LintOptions): LintResult 
   // paths inside messages are shown like the file column: relative to the working directory
   const root = path.resolve(opts.cwd);
   const prefix = root === '/' ? null : root + '/';
-  const showIn = (message: string) => {
-    let m = prefix ? message.replaceAll(prefix, '') : message;
-    for (const [from, to] of renamed) m = m.replaceAll(from, to);
-    return m;
-  };
+  // only where a path starts (not inside another path: /var/tmp/x with the working directory /tmp)
+  const rewrites: Array<[RegExp, string]> = [...renamed].map(([from, to]) => [new RegExp(`${PATH_START}${escapeRegExp(from)}${PATH_END}`, 'g'), to]);
+  if (prefix) rewrites.push([new RegExp(PATH_START + escapeRegExp(prefix), 'g'), '']);
+  const showIn = (message: string) => rewrites.reduce((m, [re, to]) => m.replace(re, to), message);
   raw = raw.map((d) => ({ ...d, file: show(d.file), message: showIn(d.message) }));
   const ran = new Set(
     RULE_IDS.filter(

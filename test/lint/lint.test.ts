@@ -677,6 +677,11 @@ t.test('inputs: directories, files grouped by directory, globs', async (t) => {
     ['etc/qubes/policy.d/50-a.policy: not a file: /etc/qubes/policy.d/include/none'],
     'from /: paths relative to it, messages left alone',
   );
+  // the working directory's path inside another path is not a path of its own
+  t.same(
+    lintMemFull({ '50-a.policy': '!include /usr/etc/qubes/none\n!include /etc/qubes/none\n' }).map((d) => d.message),
+    ['not a file: /usr/etc/qubes/none', 'not a file: none'],
+  );
   t.equal(displayPath('/x/y', '/a'), '/x/y');
   t.equal(displayPath('/a', '/a'), '/a');
   t.equal(displayPath('rel', '/a'), 'rel');
