@@ -9,9 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeUtf8, FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import { looksLikePolicyFile } from '../parser/loader.js';
-import { byteCompare } from '../parser/text.js';
 import type { Io } from '../cli/eval-cmd.js';
-import { expandArg } from '../lint/inputs.js';
+import { namedFiles } from '../lint/inputs.js';
 import { diagnostic } from '../lint/rules.js';
 import { textLine } from '../lint/output.js';
 import { unifiedDiff } from './diff.js';
@@ -32,11 +31,26 @@ export interface FmtEnv {
   write: (file: string, text: string) => void;
 }
 
-/** Write via a temporary file in the same directory and rename it over the original, keeping its mode. */
+/** A file that could not be replaced (the message names it and the cause). */
+export class WriteError extends Error {}
+
+/**
+ * Write via a temporary file next to the file and rename it over the
+ * original, keeping its mode. A symbolic link is written through (its
+ * target is reformatted, the link stays a link), as the loader reads it.
+ */
 export function writeAtomically(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.fmt-${process.pid}`);
-  fs.writeFileSync(tmp, text, { mode: fs.statSync(file).mode & 0o7777 });
-  fs.renameSync(tmp, file);
+  let tmp: string | null = null;
+  try {
+    const real = fs.realpathSync(file);
+    const mode = fs.statSync(real).mode & 0o7777;
+    tmp = path.join(path.dirname(real), `.${path.basename(real)}.fmt-${process.pid}`);
+    fs.writeFileSync(tmp, text, { mode });
+    fs.renameSync(tmp, real);
+  } catch (err) {
+    if (tmp !== null) fs.rmSync(tmp, { force: true });
+    throw new WriteError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
 }
 
 export const nodeFmtEnv: FmtEnv = {
@@ -46,36 +60,23 @@ export const nodeFmtEnv: FmtEnv = {
   write: writeAtomically,
 };
 
-/** The files an argument names: a directory's `*.policy` files, glob matches, or itself. */
-function filesOf(env: FmtEnv, arg: string): string[] {
-  if (arg === '-') return ['-'];
-  const out: string[] = [];
-  for (const p of expandArg(env.fs, arg)) {
-    const kind = env.fs.kind(p);
-    if (kind === 'file') out.push(p);
-    if (kind === 'dir')
-      out.push(
-        ...env.fs
-          .list(p)
-          .filter((n) => looksLikePolicyFile(n) && env.fs.kind(path.join(p, n)) === 'file')
-          .sort(byteCompare)
-          .map((n) => path.join(p, n)),
-      );
-  }
-  return out;
-}
-
 export async function runFmt(a: FmtArgs, io: Io, env: FmtEnv = nodeFmtEnv): Promise<number> {
   const format: FileFormat = a.includeService ? 'service' : 'policy';
   const files: string[] = [];
   let status = 0;
   for (const arg of a.paths) {
-    const found = filesOf(env, arg);
-    if (found.length === 0 && env.fs.kind(arg) !== 'dir') {
+    if (arg === '-') {
+      files.push('-');
+      continue;
+    }
+    const found = namedFiles(env.fs, arg, looksLikePolicyFile);
+    for (const e of found.errors) io.err(`qrexec-policy fmt: ${e}\n`);
+    if (found.errors.length) status = 2;
+    else if (found.files.length === 0 && env.fs.kind(arg) !== 'dir') {
       io.err(`qrexec-policy fmt: no such file or directory: ${arg}\n`);
       status = 2;
     }
-    files.push(...found);
+    files.push(...found.files);
   }
   if (status) return status;
   for (const file of files) {
@@ -104,7 +105,14 @@ export async function runFmt(a: FmtArgs, io: Io, env: FmtEnv = nodeFmtEnv): Prom
     } else if (file === '-') {
       io.out(r.text);
     } else if (r.text !== text) {
-      env.write(file, r.text);
+      try {
+        env.write(file, r.text);
+      } catch (err) {
+        expected(err, WriteError);
+        io.err(`qrexec-policy fmt: ${err.message}\n`);
+        status = 1;
+        continue;
+      }
       io.out(`reformatted ${file}\n`);
     }
   }

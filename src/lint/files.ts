@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { FileSource } from '../parser/file-source.js';
 import { isIgnoredLegacyName, looksLikePolicyFile } from '../parser/loader.js';
 import { CHARSET, pyStrip, splitFields } from '../parser/text.js';
+import { listSorted } from './inputs.js';
 import type { Sources } from './locate.js';
 import { diagnostic, type Diagnostic } from './rules.js';
 import type { LintTree } from './tree.js';
@@ -26,14 +27,14 @@ export function ignoredFiles(tree: LintTree, fs: FileSource, legacyPath: string)
   const dirs = tree.spec.kind === 'dirs' ? tree.spec.dirs : [];
   for (const dir of dirs) {
     if (fs.kind(dir) !== 'dir') continue;
-    for (const name of fs.list(dir)) {
+    for (const name of listSorted(fs, dir)) {
       const file = path.join(dir, name);
       const why = ignoredReason(name, fs.kind(file));
       if (why !== null) out.push(diagnostic('file-ignored', `${name} will be ignored: ${why}`, file, null, null));
     }
   }
   if (tree.roots.includes(legacyPath)) {
-    for (const name of fs.list(legacyPath)) {
+    for (const name of listSorted(fs, legacyPath)) {
       const file = path.join(legacyPath, name);
       if (isIgnoredLegacyName(name) || CHARSET.rpcname.test(name) || fs.kind(file) !== 'file') continue;
       out.push(

@@ -15,7 +15,8 @@ import type { TreeSpec } from './tree.js';
 /** Directory levels a `**` walks at most (symbolic links to directories are not followed). */
 const MAX_DEPTH = 32;
 
-function list(fs: FileSource, dir: string): string[] {
+/** A directory's entries in byte order; none when it cannot be listed (the loader reports that). */
+export function listSorted(fs: FileSource, dir: string): string[] {
   try {
     return fs.list(dir).sort(byteCompare);
   } catch (err) {
@@ -27,7 +28,7 @@ function list(fs: FileSource, dir: string): string[] {
 /** Every path below `base` (up to `depth` levels) that matches `pattern`. */
 function walk(fs: FileSource, base: string, pattern: string, depth: number, out: string[]): void {
   if (depth === 0) return;
-  for (const name of list(fs, base)) {
+  for (const name of listSorted(fs, base)) {
     const p = base === '.' ? name : path.join(base, name);
     if (minimatch(p, pattern)) out.push(p);
     if (fs.kind(p) === 'dir' && fs.resolve(p) !== fs.resolve(base)) walk(fs, p, pattern, depth - 1, out);
@@ -77,9 +78,35 @@ export function collectInputs(fs: FileSource, args: readonly string[]): Inputs {
   const specs: TreeSpec[] = dirs.map((d) => ({ kind: 'dirs', dirs: [d] }));
   for (const [dir, group] of files) {
     group.sort((a, b) => byteCompare(path.basename(a), path.basename(b)));
-    const all = list(fs, dir).filter((n) => looksLikePolicyFile(n) && fs.kind(path.join(dir, n)) === 'file');
+    const all = listSorted(fs, dir).filter((n) => looksLikePolicyFile(n) && fs.kind(path.join(dir, n)) === 'file');
     const partial = !all.every((n) => group.includes(path.join(dir, n))) || group.length !== all.length;
     specs.push({ kind: 'files', dir, files: group, partial });
   }
   return { specs, missing };
+}
+
+/**
+ * The files an argument names, for commands that read files one by one
+ * (fmt, test): itself, its glob matches, or a directory's files whose names
+ * `wanted` accepts, in byte order. A directory that cannot be listed is an
+ * error naming it.
+ */
+export function namedFiles(fs: FileSource, arg: string, wanted: (name: string) => boolean): { files: string[]; errors: string[] } {
+  const files: string[] = [];
+  const errors: string[] = [];
+  for (const p of expandArg(fs, arg)) {
+    const kind = fs.kind(p);
+    if (kind === 'file') files.push(p);
+    if (kind !== 'dir') continue;
+    let names: string[];
+    try {
+      names = fs.list(p).sort(byteCompare);
+    } catch (err) {
+      expected(err, FileSourceError);
+      errors.push(err.message);
+      continue;
+    }
+    for (const n of names) if (wanted(n) && fs.kind(path.join(p, n)) === 'file') files.push(path.join(p, n));
+  }
+  return { files, errors };
 }

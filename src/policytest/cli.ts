@@ -4,17 +4,15 @@
  * actual, then `N passed, M failed`. Exit 0 all passed, 1 a failure (or a
  * policy that does not load, or a malformed case), 2 usage.
  */
-import * as path from 'node:path';
 import { FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import type { Rule } from '../parser/rule.js';
-import { byteCompare } from '../parser/text.js';
 import { Policy } from '../policy/policy.js';
 import { SystemInfoError } from '../policy/system-info.js';
 import { ruleDisplay, ruleLocation } from '../render/explain.js';
 import type { Io } from '../cli/eval-cmd.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../cli/sources.js';
 import { displayPath } from '../lint/display.js';
-import { expandArg } from '../lint/inputs.js';
+import { namedFiles } from '../lint/inputs.js';
 import { expectationText, isBad, parseCases, type BadCase, type Case } from './cases.js';
 import { actualText, runCases } from './run.js';
 import { expected } from '../errors.js';
@@ -23,24 +21,6 @@ export interface TestArgs extends SourceOptions {
   cases: string[];
   coverage: boolean;
   verbose: boolean;
-}
-
-/** Case files named by an argument: itself, glob matches, or a directory's `*.cases` and `*.json` files. */
-function caseFiles(fs: FileSource, arg: string): string[] {
-  const out: string[] = [];
-  for (const p of expandArg(fs, arg)) {
-    const kind = fs.kind(p);
-    if (kind === 'file') out.push(p);
-    if (kind === 'dir')
-      out.push(
-        ...fs
-          .list(p)
-          .filter((n) => /\.(cases|json)$/.test(n) && fs.kind(path.join(p, n)) === 'file')
-          .sort(byteCompare)
-          .map((n) => path.join(p, n)),
-      );
-  }
-  return out;
 }
 
 export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSource, cwd = process.cwd()): Promise<number> {
@@ -52,7 +32,11 @@ export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSour
   }
   const cases: Array<Case | BadCase> = [];
   for (const arg of a.cases) {
-    const files = caseFiles(fs, arg);
+    const { files, errors } = namedFiles(fs, arg, (n) => /\.(cases|json)$/.test(n));
+    if (errors.length) {
+      io.err(`qrexec-policy test: ${errors[0]}\n`);
+      return 2;
+    }
     if (files.length === 0) {
       io.err(`qrexec-policy test: no test cases in ${arg}\n`);
       return 2;

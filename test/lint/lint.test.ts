@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { memoryFileSource, nodeFileSource, type FileSource } from '../../src/parser/file-source.js';
+import { FileSourceError, memoryFileSource, nodeFileSource, type FileSource } from '../../src/parser/file-source.js';
 import { parseToken, type Token, type TokenContext } from '../../src/parser/tokens.js';
 import type { Rule } from '../../src/parser/rule.js';
 import type { SystemInfo } from '../../src/policy/system-info.js';
@@ -685,6 +685,13 @@ t.test('inputs: directories, files grouped by directory, globs', async (t) => {
   t.equal(displayPath('/x/y', '/a'), '/x/y');
   t.equal(displayPath('/a', '/a'), '/a');
   t.equal(displayPath('rel', '/a'), 'rel');
+});
+
+t.test('a policy directory that cannot be listed is one finding, not a crash', async (t) => {
+  const mem = memTree({ '50-a.policy': 'svc * work vault allow\n' });
+  const unlistable: FileSource = { ...mem, list: (d) => { throw new FileSourceError(`cannot list ${d}: EACCES`, 'io'); } };
+  const got = lint([{ kind: 'dirs', dirs: [POLICY_DIR] }], { fs: unlistable, legacyPath: LEGACY_DIR, legacyDefault: true, systemInfo: null, cwd: '/etc/qubes' }).diagnostics;
+  t.same(got.map((d) => `${d.rule} ${d.message}`), ['policy-dir cannot read policy directory policy.d: cannot list policy.d: EACCES']);
 });
 
 t.test('paths given relative from outside the working directory: absolute, in messages too', async (t) => {

@@ -338,6 +338,26 @@ t.test('fmt: the command', async (t) => {
   t.equal(fs.readFileSync(file, 'utf8'), ok);
   t.equal(fs.statSync(file).mode & 0o777, 0o640);
   t.same(fs.readdirSync(dir), ['50-a.policy'], 'no temporary file is left');
+  // a link is written through: the file it points at is formatted, the link stays a link
+  fs.writeFileSync(path.join(dir, 'real'), messy);
+  fs.symlinkSync('real', path.join(dir, '60-link.policy'));
+  writeAtomically(path.join(dir, '60-link.policy'), ok);
+  t.ok(fs.lstatSync(path.join(dir, '60-link.policy')).isSymbolicLink());
+  t.equal(fs.readFileSync(path.join(dir, 'real'), 'utf8'), ok);
+  fs.rmSync(path.join(dir, '60-link.policy'));
+  fs.rmSync(path.join(dir, 'real'));
+  // a file that cannot be replaced: one line naming it, the others still done, nothing left behind
+  t.throws(() => writeAtomically(path.join(dir, 'nosuch/50-b.policy'), ok), { name: 'Error', message: /^cannot write .*nosuch\/50-b\.policy: ENOENT$/ });
+  const failing = { ...fmtEnv(files), write: (f: string) => writeAtomically(path.join(dir, 'nosuch', path.basename(f)), ok) };
+  r = await go({ paths: ['/p'] }, failing);
+  t.equal(r.status, 1);
+  t.match(r.err, /^qrexec-policy fmt: cannot write .*nosuch\/.*: ENOENT\n/);
+  t.same(fs.readdirSync(dir), ['50-a.policy']);
+  // a directory that cannot be listed is named, not a crash
+  const unlistable: FileSource = { ...memoryFileSource(files), list: (d) => { throw new FileSourceError(`cannot list ${d}: EACCES`, 'io'); } };
+  r = await go({ paths: ['/p'] }, { ...fmtEnv(files), fs: unlistable });
+  t.equal(r.status, 2);
+  t.equal(r.err, 'qrexec-policy fmt: cannot list /p: EACCES\n');
   // through the umbrella, on the real file system
   fs.writeFileSync(file, messy);
   const c = captureIo();
@@ -523,6 +543,10 @@ t.test('test: failures, coverage, usage problems', async (t) => {
   const c = captureIo();
   t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d/b.json')] }, c.io, unreadable, dir), 2);
   t.equal(c.err, 'qrexec-policy test: cannot read x: EACCES\n');
+  const unlistable: FileSource = { ...nodeFileSource, list: (d) => { throw new FileSourceError(`cannot list ${d}: EACCES`, 'io'); } };
+  const l = captureIo();
+  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d')] }, l.io, unlistable, dir), 2);
+  t.equal(l.err, `qrexec-policy test: cannot list ${path.join(dir, 'cases.d')}: EACCES\n`);
   // through the umbrella
   const u = captureIo();
   const status = await umbrellaMain(['test', '--path', EXAMPLES, '--legacy-path', EX.legacyPath, '--system-info', EX.systemInfo, path.join(EXAMPLES, 'tests/examples.cases')], u.io);
