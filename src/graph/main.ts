@@ -44,8 +44,12 @@ export function otherServiceName(named: ReadonlySet<string | null>): string {
   return name;
 }
 
-/** The service/argument pairs to draw, after checking that the policy loads. */
-function pairsOf(ruleset: RuleSet, args: GraphArgs, filters: string[] | null): ServicePair[] {
+/**
+ * The service/argument pairs to draw, after checking that the policy loads,
+ * and every service named anywhere (the stand-in for the others must be
+ * none of them, whatever the filters keep).
+ */
+function pairsOf(ruleset: RuleSet, args: GraphArgs, filters: string[] | null): { pairs: ServicePair[]; named: Set<string | null> } {
   let rules: readonly { service: string | null; argument: string | null }[];
   if (ruleset instanceof Policy) {
     if (ruleset.errors.length) throw new GraphFailure(loadErrors(ruleset.errors), 1);
@@ -63,7 +67,7 @@ function pairsOf(ruleset: RuleSet, args: GraphArgs, filters: string[] | null): S
       if (!Array.isArray(c)) throw new GraphFailure(loadErrors([c as PolicyError]), 1);
     }
   }
-  return pairs;
+  return { pairs, named: new Set([...rules.map((r) => r.service), ...pairs.map((p) => p.service)]) };
 }
 
 function loadErrors(errors: readonly PolicyError[]): string {
@@ -103,8 +107,7 @@ export async function runGraph(args: GraphArgs, io: Io, name = 'qrexec-policy gr
     const si = await obtainSystemInfo(args, io.env);
     const sources = selectSources(sourceValues, si);
     const ruleset = openRuleSet(args);
-    const pairs = pairsOf(ruleset, args, services);
-    const named = new Set(pairs.map((p) => p.service));
+    const { pairs, named } = pairsOf(ruleset, args, services);
     const space = { sources, targets: graphTargets(si), pairs, otherService: otherServiceName(named) };
     // with --full-output every call that may happen is drawn, asks included (as the reference does)
     const edges = onlyTargets(graphEdges(ruleset, si, space, !!args.includeAsk || !!args.fullOutput), targets);

@@ -374,6 +374,13 @@ t.test('options: --output, --policy-dir, several values, the drop-in argument st
   r = await graph([...exArgs, '--source', '@type:TemplateVM', '--service', '*', '--target', 'dom0']);
   t.equal(r.status, 0);
   t.equal(r.out, 'digraph g {\n}\n', 'the `*` rules of the examples deny everything');
+  // the stand-in for "any other service" is no service the policy names, whatever --service keeps
+  const named = t.testdir({
+    'policy.d': { '50-a.policy': 'qrexec-policy-graph.OtherService * work personal allow\n* * @anyvm @anyvm deny\n' },
+  });
+  r = await graph(['--path', path.join(named, 'policy.d'), '--legacy-path', path.join(named, 'none'), '--system-info', EX_SI, '--service', '*']);
+  t.equal(r.status, 0);
+  t.equal(r.out, 'digraph g {\n}\n', 'work -> personal is allowed only for the service the rule names');
   // --help, --version of the drop-in
   r = await graph(['--help'], true);
   t.equal(r.status, 0);
