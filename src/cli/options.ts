@@ -30,15 +30,20 @@ export function policyOptions<T>(y: Argv<T>) {
         if (!isLevel(v)) throw new Error(`invalid log level ${v} (error, warn, info, debug)`);
         return v;
       },
-    })
-    .check((a) => {
-      // yargs turns a repeated single-value option into a list; only --path may repeat
-      for (const k of SINGLE_VALUED) if (Array.isArray(a[k])) throw new Error(`option --${k} given more than once`);
-      return true;
     });
 }
 
-const SINGLE_VALUED = ['legacy-path', 'system-info', 'qubesd-internal-socket'] as const;
+/**
+ * yargs turns a repeated option into a list; only options declared as
+ * lists (`--path`, …) may repeat. Every parser checks this with its own
+ * option table, so no command meets a list where it expects one value.
+ */
+export function rejectRepeatedOptions(a: Record<string, unknown>, parser: Argv<unknown>): true {
+  // getOptions() is public yargs API that @types/yargs does not declare
+  const options = (parser as unknown as { getOptions(): { string: string[]; array: string[] } }).getOptions();
+  for (const k of options.string) if (!options.array.includes(k) && Array.isArray(a[k])) throw new Error(`option --${k} given more than once`);
+  return true;
+}
 
 export interface RequestWords {
   source?: string | undefined;

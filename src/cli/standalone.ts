@@ -8,6 +8,7 @@ import { expected } from '../errors.js';
 import type { SubCommand } from './command.js';
 import type { Io } from './eval-cmd.js';
 import { VERSION } from '../version.js';
+import { rejectRepeatedOptions } from './options.js';
 
 class UsageError extends Error {}
 
@@ -25,6 +26,7 @@ export async function standaloneMain(name: string, sub: SubCommand, argv: readon
         .option('version', { type: 'boolean', describe: 'show the version' }),
     )
     .strict()
+    .check((a) => rejectRepeatedOptions(a, parser))
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       // yargs gives no message only for an error thrown by a command handler, and this parser runs none

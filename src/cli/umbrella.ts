@@ -12,7 +12,7 @@ import { VERSION } from '../version.js';
 import { execMain, parseExecArgs, UsageError } from './exec-main.js';
 import { defaultIo, evalStatus, runEval, type Io } from './eval-cmd.js';
 import { obtainSystemInfo, openRuleSet } from './sources.js';
-import { policyOptions, requestPositionals, requestWords, sourceOptions, type RequestWords } from './options.js';
+import { policyOptions, rejectRepeatedOptions, requestPositionals, requestWords, sourceOptions, type RequestWords } from './options.js';
 import { SUBCOMMANDS } from './commands/index.js';
 
 /** Is this argv the R4.0 per-call form (first non-option argument is a decimal number)? */
@@ -124,6 +124,7 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
     });
   }
   parser
+    .check((a) => rejectRepeatedOptions(a, parser))
     .demandCommand(1, 'a command is required')
     .strict()
     .version(VERSION)

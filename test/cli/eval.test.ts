@@ -12,6 +12,8 @@ import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
+import { standaloneMain } from '../../src/cli/standalone.js';
+import { command as graphCommand } from '../../src/cli/commands/graph.js';
 import { decisionText, evalStatus, runBatch, runEval } from '../../src/cli/eval-cmd.js';
 import { captureIo, captureProcess, decisionJson, fakeQubesd, JSON_KEYS, paths, throwingEnv, tree } from './fixtures/cli.js';
 
@@ -924,4 +926,20 @@ t.test('a single-value option given twice is a usage error', async (t) => {
     t.equal(r.status, 2, opt);
     t.match(r.err, `option ${opt} given more than once`);
   }
+  // every command and drop-in checks its own single-value options the same way; lists may repeat
+  for (const argv of [
+    ['convert', '--legacy-path', 'x', '--legacy-path', 'y'],
+    ['graph', '--output', 'a', '--output', 'b'],
+    ['list', '--format', 'json', '--format', 'text'],
+    ['lint', '--format', 'json', '--format', 'text', 'x'],
+  ]) {
+    const c = captureIo();
+    t.equal(await umbrellaMain(argv, c.io), 2, argv.join(' '));
+    t.match(c.err, `qrexec-policy: option ${argv[1]} given more than once`);
+  }
+  const g = captureIo();
+  t.equal(await standaloneMain('qrexec-policy-graph', graphCommand, ['--output', 'a', '--output', 'b'], g.io), 2);
+  t.match(g.err, /^qrexec-policy-graph: option --output given more than once/);
+  const lists = await evalCli(['--path', p.policy, '--path', p.policy, '--system-info', p.si, 'work', 'vault', 'qubes.Gpg']);
+  t.equal(lists.status, 0, '--path may repeat');
 });

@@ -8,6 +8,7 @@ import type { SubCommand } from '../command.js';
 import { defaultIo, type Io } from '../eval-cmd.js';
 import { VERSION } from '../../version.js';
 import { expected } from '../../errors.js';
+import { rejectRepeatedOptions } from '../options.js';
 
 const DESCRIBE = 'serve policy decisions on a unix socket (the qrexec-daemon policy socket)';
 
@@ -41,29 +42,10 @@ export function daemonOptions<T>(y: Argv<T>) {
     .option('workers', { type: 'string', describe: 'serving processes (default: one per CPU, at most 4)' })
     .option('log-level', { type: 'string', describe: 'error, warn, info (default: one line per decision) or debug' })
     .option('log-file', { type: 'string', describe: 'log to FILE instead of stderr' })
-    .check((a) => {
-      // yargs turns a repeated option into a list; only --path may repeat
-      for (const k of SINGLE_VALUED) if (Array.isArray(a[k])) throw new Error(`option --${k} given more than once`);
-      return true;
-    })
+    .check((a) => rejectRepeatedOptions(a, y as Argv<unknown>))
     .epilog(EPILOG);
 }
 
-const SINGLE_VALUED = [
-  'socket-path',
-  'eval-socket-path',
-  'gui-socket-path',
-  'legacy-path',
-  'system-info',
-  'qubesd-internal-socket',
-  'qrexec-client',
-  'rpc-dir',
-  'ask-timeout',
-  'request-timeout',
-  'workers',
-  'log-level',
-  'log-file',
-] as const;
 
 async function runFromArgs(a: Record<string, unknown>, io: Io): Promise<number> {
   const { daemonCommand } = await import('../../daemon/command.js');

@@ -22,7 +22,7 @@ export const command: SubCommand = {
         describe: "only SERVICE or SERVICE+ARG names matching this glob; '*' is any other service (repeatable)",
       })
       .option('action', { type: 'string', array: true, describe: 'only these decisions: allow,ask,deny (comma-separated)' })
-      .option('format', { choices: ['text', 'json'], default: 'text', describe: 'output format' })
+      .option('format', { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'output format' })
       .option('explain', { type: 'boolean', describe: 'also show the rules passed over before the deciding one' })
       .option('color', {
         type: 'boolean',
