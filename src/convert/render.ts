@@ -4,7 +4,7 @@
  * they were included, the implicit denies written out), columns aligned.
  */
 import * as path from 'node:path';
-import type { Rule } from '../parser/rule.js';
+import { actionText, type Rule } from '../parser/rule.js';
 import { pyStrip, splitLines } from '../parser/text.js';
 import type { LegacyLoad, LegacySection } from './load.js';
 
@@ -30,7 +30,7 @@ export function inexpressible(rule: Rule): string | null {
 
 /** The columns of a rule in `policy.d` form (an R4.0 rule always names its service). */
 export function ruleFields(rule: Rule): [string, string, string, string, string] {
-  return [rule.service as string, rule.argument ?? '*', rule.source.text, rule.target.text, [rule.action, ...rule.params].join(' ')];
+  return [rule.service as string, rule.argument ?? '*', rule.source.text, rule.target.text, actionText(rule)];
 }
 
 /** A name for a comment line: control characters (a newline would end the comment) escaped. */

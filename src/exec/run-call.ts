@@ -16,6 +16,7 @@ import type { SystemInfo } from '../policy/system-info.js';
 import type { Logger } from '../log.js';
 import { AgentError, askUser, notifyUser, type AgentConfig } from './agent.js';
 import { qubesdCall, QubesdError } from './qubesd.js';
+import { relayedService } from '../render/block.js';
 
 export interface ExecConfig extends AgentConfig {
   /** qubesd socket for admin.* calls. */
@@ -138,7 +139,7 @@ export function qrexecClientArgs(d: AllowDecision, call: CallIdentity, newDispvm
         '-Ed',
         `uuid:${dest.relay.uuid}`,
         ...connect,
-        `DEFAULT:QUBESRPC ${dest.transportRpc}+${dest.remote.name}+${d.service}${d.argument} ${call.source}`,
+        `DEFAULT:QUBESRPC ${relayedService(d, dest)} ${call.source}`,
       ];
   }
 }
@@ -188,7 +189,7 @@ export async function runAllowedCall(d: AllowDecision, call: CallIdentity, cfg: 
         timeoutMs: cfg.qubesdTimeoutMs,
       });
       const name = reply.toString('latin1').trim();
-      if (!DISPVM_REPLY.test(name)) throw new QubesdError('qubesd returned an unusable disposable name', null);
+      if (!DISPVM_REPLY.test(name)) throw new QubesdError(`qubesd returned an unusable disposable name ${JSON.stringify(name.slice(0, 100))}`, null);
       newDispvm = name;
       await startQube(name, cfg);
     } else if (dest.kind === 'qube' && d.autostart) {

@@ -78,11 +78,11 @@ export function dollarTokens(rule: Rule, cols: RuleColumns): Finding[] {
 }
 
 function typeUnknown(type: string, si: SystemInfo | null): boolean {
-  return !QUBE_TYPES.has(type) && (si === null || ![...si.qubes.values()].some((q) => q.type === type));
+  return !QUBE_TYPES.has(type) && (si === null || si.ofType(type).length === 0);
 }
 
 function tagUnknown(tag: string, si: SystemInfo): boolean {
-  return ![...si.qubes.values()].some((q) => q.tags.includes(tag));
+  return si.withTag(tag).length === 0;
 }
 
 /** Names, uuids, tags, types and disposable templates the system does not have (types also without system info). */

@@ -33,6 +33,11 @@ function pyBool(b: boolean): string {
   return b ? 'True' : 'False';
 }
 
+/** What a relay qube is asked to run for a call to a RemoteVM (SPEC §3.4): `RPC+REMOTE+SERVICE+ARG`. */
+export function relayedService(d: AllowDecision, dest: Extract<AllowDecision['destination'], { kind: 'remote' }>): string {
+  return `${dest.transportRpc}+${dest.remote.name}+${d.service}${d.argument}`;
+}
+
 /** The lines of the block for an allow, each `key=value`, in the reference's order. */
 export function allowLines(d: AllowDecision): string[] {
   const user = d.user || 'DEFAULT';
@@ -48,7 +53,7 @@ export function allowLines(d: AllowDecision): string[] {
     case 'remote': {
       // the relay carries the call; a rule's user= cannot apply on the remote side
       const lines = ['user=DEFAULT', 'result=allow', `target=${dest.relay.name}`, `target_uuid=uuid:${dest.relay.uuid}`, `autostart=${autostart}`];
-      lines.push(`requested_target=${d.requestedTarget}`, `service=${dest.transportRpc}+${dest.remote.name}+${d.service}${d.argument}`);
+      lines.push(`requested_target=${d.requestedTarget}`, `service=${relayedService(d, dest)}`);
       if (d.requestedSource !== null) lines.push(`policy_source=${d.requestedSource}`);
       return lines;
     }
