@@ -9,6 +9,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { describeIo } from '../parser/file-source.js';
 import type { AskDecision } from '../policy/decision.js';
 import type { SystemInfo } from '../policy/system-info.js';
 
@@ -82,7 +83,7 @@ function callRemote(guivm: string, service: string, params: unknown, cfg: AgentC
     });
   } catch (err) {
     // an argument spawn refuses outright (a NUL in a GuiVM name from system info)
-    return Promise.reject(new AgentError(`${service} in ${JSON.stringify(guivm)}: cannot run ${cfg.qrexecClient}: ${(err as NodeJS.ErrnoException).code ?? err}`));
+    return Promise.reject(new AgentError(`${service} in ${JSON.stringify(guivm)}: cannot run ${cfg.qrexecClient}: ${describeIo(err)}`));
   }
   const p = new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeUtf8, FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
+import { decodeUtf8, describeIo, FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import { looksLikePolicyFile } from '../parser/loader.js';
 import type { Io } from '../cli/eval-cmd.js';
 import { namedFiles } from '../lint/inputs.js';
@@ -49,7 +49,7 @@ export function writeAtomically(file: string, text: string): void {
     fs.renameSync(tmp, real);
   } catch (err) {
     if (tmp !== null) fs.rmSync(tmp, { force: true });
-    throw new WriteError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new WriteError(`cannot write ${file}: ${describeIo(err)}`);
   }
 }
 

@@ -42,7 +42,8 @@ export function decodeUtf8(bytes: Uint8Array, name: string): string {
 }
 
 /** File-system errors carry an errno code (ENOENT, EACCES, EISDIR, …). */
-function describeIo(err: unknown): string {
+/** The errno code of a failed system call (ENOENT, EACCES, …), for one-line messages. */
+export function describeIo(err: unknown): string {
   return String((err as NodeJS.ErrnoException).code);
 }
 

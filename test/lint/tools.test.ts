@@ -353,6 +353,11 @@ t.test('fmt: the command', async (t) => {
   t.equal(r.status, 1);
   t.match(r.err, /^qrexec-policy fmt: cannot write .*nosuch\/.*: ENOENT\n/);
   t.same(fs.readdirSync(dir), ['50-a.policy']);
+  // renaming over a directory fails after the temporary file was written: it is removed
+  fs.mkdirSync(path.join(dir, '70-dir.policy'));
+  t.throws(() => writeAtomically(path.join(dir, '70-dir.policy'), ok), { message: /^cannot write .*70-dir\.policy: E[A-Z]+$/ });
+  t.same(fs.readdirSync(dir).sort(), ['50-a.policy', '70-dir.policy'], 'no temporary file is left');
+  fs.rmdirSync(path.join(dir, '70-dir.policy'));
   // a directory that cannot be listed is named, not a crash
   const unlistable: FileSource = { ...memoryFileSource(files), list: (d) => { throw new FileSourceError(`cannot list ${d}: EACCES`, 'io'); } };
   r = await go({ paths: ['/p'] }, { ...fmtEnv(files), fs: unlistable });
