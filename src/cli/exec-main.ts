@@ -9,7 +9,7 @@ import { decisionLogLine } from '../render/log-line.js';
 import { evaluate } from '../policy/evaluate.js';
 import { SystemInfoError } from '../policy/system-info.js';
 import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type Logger, type Sink } from '../log.js';
-import { DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, QUBESD_SOCKET } from '../exec/paths.js';
+import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from './sources.js';
 
@@ -152,12 +152,12 @@ function seconds(value: string | undefined, name: string, dflt: number): number 
 /** External paths and limits: option, then environment, then the Qubes default (SPEC §7). */
 export function execConfig(args: ExecArgs, env: NodeJS.ProcessEnv): ExecConfig {
   return {
-    qrexecClient: args.qrexecClient ?? (env['QREXEC_CLIENT'] || DEFAULT_QREXEC_CLIENT),
-    qubesdSocket: args.qubesdSocket ?? (env['QUBESD_SOCKET'] || QUBESD_SOCKET),
-    rpcDir: args.rpcDir ?? (env['QREXEC_RPC_DIR'] || DEFAULT_RPC_DIR),
+    qrexecClient: configuredPath(args.qrexecClient, env, 'QREXEC_CLIENT', DEFAULT_QREXEC_CLIENT),
+    qubesdSocket: configuredPath(args.qubesdSocket, env, 'QUBESD_SOCKET', QUBESD_SOCKET),
+    rpcDir: configuredPath(args.rpcDir, env, 'QREXEC_RPC_DIR', DEFAULT_RPC_DIR),
     qubesdTimeoutMs: seconds(args.qubesdTimeout, '--qubesd-timeout', 120),
     askTimeoutMs: seconds(args.askTimeout, '--ask-timeout', 0),
-    notifyTimeoutMs: 5000,
+    notifyTimeoutMs: NOTIFY_TIMEOUT_MS,
   };
 }
 

@@ -8,7 +8,7 @@ import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
 import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
 import { LegacyPolicy, loadPolicySet, type RuleSet } from '../policy/policy.js';
 import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-info.js';
-import { QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
+import { configuredPath, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
 
 export interface SourceOptions {
   path?: readonly string[] | undefined;
@@ -68,7 +68,7 @@ export function systemInfoPath(opts: SourceOptions, env: NodeJS.ProcessEnv = pro
 export async function obtainSystemInfo(opts: SourceOptions, env: NodeJS.ProcessEnv = process.env): Promise<SystemInfo> {
   const file = systemInfoPath(opts, env);
   if (file !== undefined) return readSystemInfoFile(file);
-  const socket = opts.qubesdInternalSocket ?? (env['QUBESD_INTERNAL_SOCKET'] || QUBESD_INTERNAL_SOCKET);
+  const socket = configuredPath(opts.qubesdInternalSocket, env, 'QUBESD_INTERNAL_SOCKET', QUBESD_INTERNAL_SOCKET);
   // the socket client is loaded only when there is no file to read
   const { qubesdCall, QubesdError } = await import('../exec/qubesd.js');
   let reply: Buffer;

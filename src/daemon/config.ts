@@ -4,8 +4,9 @@
  * data, so the primary process can hand it to its workers as JSON.
  */
 import * as os from 'node:os';
-import { DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, type AgentConfig } from '../exec/agent.js';
-import { QUBESD_INTERNAL_SOCKET } from '../exec/qubesd.js';
+import type { AgentConfig } from '../exec/agent.js';
+import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, NOTIFY_TIMEOUT_MS, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
+import { systemInfoPath } from '../cli/sources.js';
 import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
 import { isLevel, type Level } from '../log.js';
 import type { Endpoints } from './server.js';
@@ -74,13 +75,13 @@ export function daemonConfig(a: DaemonArgs, env: NodeJS.ProcessEnv): DaemonConfi
     requestTimeoutMs: seconds(a.requestTimeout, '--request-timeout', DEFAULT_REQUEST_TIMEOUT_S, false),
     paths: a.path && a.path.length ? [...a.path] : [...DEFAULT_POLICY_PATHS],
     legacyPath: a.legacyPath ?? DEFAULT_LEGACY_PATH,
-    systemInfo: a.systemInfo ?? (env['QREXEC_POLICY_SYSTEM_INFO'] || null),
-    qubesdInternalSocket: a.qubesdInternalSocket ?? (env['QUBESD_INTERNAL_SOCKET'] || QUBESD_INTERNAL_SOCKET),
+    systemInfo: systemInfoPath(a, env) ?? null,
+    qubesdInternalSocket: configuredPath(a.qubesdInternalSocket, env, 'QUBESD_INTERNAL_SOCKET', QUBESD_INTERNAL_SOCKET),
     agent: {
-      qrexecClient: a.qrexecClient ?? (env['QREXEC_CLIENT'] || DEFAULT_QREXEC_CLIENT),
-      rpcDir: a.rpcDir ?? (env['QREXEC_RPC_DIR'] || DEFAULT_RPC_DIR),
+      qrexecClient: configuredPath(a.qrexecClient, env, 'QREXEC_CLIENT', DEFAULT_QREXEC_CLIENT),
+      rpcDir: configuredPath(a.rpcDir, env, 'QREXEC_RPC_DIR', DEFAULT_RPC_DIR),
       askTimeoutMs: seconds(a.askTimeout, '--ask-timeout', 0, true),
-      notifyTimeoutMs: 5000,
+      notifyTimeoutMs: NOTIFY_TIMEOUT_MS,
     },
     logLevel,
     logFile: a.logFile ?? null,

@@ -13,7 +13,6 @@ import { describeIo } from '../parser/file-source.js';
 import type { AskDecision } from '../policy/decision.js';
 import type { SystemInfo } from '../policy/system-info.js';
 
-export { DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR } from './paths.js';
 
 export interface AgentConfig {
   /** Directory of local socket services (`policy.Ask`, `policy.Notify`). */

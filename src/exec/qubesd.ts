@@ -7,7 +7,6 @@
 import * as net from 'node:net';
 import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
 
-export { QUBESD_INTERNAL_SOCKET, QUBESD_SOCKET } from './paths.js';
 
 export class QubesdError extends Error {
   constructor(
