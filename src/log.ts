@@ -8,11 +8,13 @@
  */
 import * as fs from 'node:fs';
 import type * as ChildProcess from 'node:child_process';
+import type TransportStream from 'winston-transport';
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
 export const LEVELS: readonly Level[] = ['error', 'warn', 'info', 'debug'];
 
-const RANK: Record<Level, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+/** Level numbers, most severe first (winston's `levels` table too). */
+const LEVEL_RANK: Readonly<Record<Level, number>> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 export interface Logger {
   readonly level: Level;
@@ -80,9 +82,9 @@ let childProcess: Promise<typeof ChildProcess> | undefined;
 export function lineLogger(level: Level = 'info', sinks: readonly Sink[] = [stderrSink]): Logger {
   return {
     level,
-    enabled: (l) => RANK[l] <= RANK[level],
+    enabled: (l) => LEVEL_RANK[l] <= LEVEL_RANK[level],
     log(l, message) {
-      if (RANK[l] > RANK[level]) return;
+      if (LEVEL_RANK[l] > LEVEL_RANK[level]) return;
       const line = formatLine(l, message);
       for (const s of sinks) s(l, line);
     },
@@ -94,23 +96,38 @@ export function stderrLogger(level: Level = 'info', write?: (s: string) => void)
   return lineLogger(level, [write ? (_l, line) => write(line + '\n') : stderrSink]);
 }
 
-/** A winston logger with the same line format; winston is imported only here. */
-export async function winstonLogger(level: Level = 'info', opts: { file?: string } = {}): Promise<Logger> {
-  const winston = (await import('winston')).default;
-  const format = winston.format.printf((info) => formatLine(info.level as Level, String(info.message)));
+type Winston = typeof import('winston');
+
+/** winston, imported only by the commands that log through it (never the per-call path). */
+export async function loadWinston(): Promise<Winston> {
+  return (await import('winston')).default;
+}
+
+/** A Logger over winston with the same line format as lineLogger, writing to `transports`. */
+export function winstonLines(winston: Winston, level: Level, transports: TransportStream[]): Logger {
   const logger = winston.createLogger({
     level,
-    levels: { error: 0, warn: 1, info: 2, debug: 3 },
-    format,
-    transports: opts.file
-      ? [new winston.transports.File({ filename: opts.file })]
-      : [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
+    levels: { ...LEVEL_RANK },
+    format: winston.format.printf((info) => formatLine(info.level as Level, String(info.message))),
+    transports,
   });
   return {
     level,
-    enabled: (l) => RANK[l] <= RANK[level],
+    enabled: (l) => LEVEL_RANK[l] <= LEVEL_RANK[level],
     log(l, message) {
-      logger.log(l, message);
+      if (LEVEL_RANK[l] <= LEVEL_RANK[level]) logger.log(l, message);
     },
   };
+}
+
+/** A winston logger to stderr or a file. */
+export async function winstonLogger(level: Level = 'info', opts: { file?: string } = {}): Promise<Logger> {
+  const winston = await loadWinston();
+  return winstonLines(
+    winston,
+    level,
+    opts.file
+      ? [new winston.transports.File({ filename: opts.file })]
+      : [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
+  );
 }

@@ -8,9 +8,8 @@
  */
 import * as fs from 'node:fs';
 import type TransportStream from 'winston-transport';
-import { formatLine, type Level, type Logger } from '../log.js';
+import { loadWinston, winstonLines, type Level, type Logger } from '../log.js';
 
-const RANK: Record<Level, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 const MESSAGE = Symbol.for('message');
 /**
  * Writes of at most this many bytes to a pipe (stderr under systemd) are never
@@ -39,7 +38,7 @@ export interface DaemonLogger extends Logger {
 }
 
 export async function daemonLogger(level: Level, write: (text: string) => void): Promise<DaemonLogger> {
-  const winston = (await import('winston')).default;
+  const winston = await loadWinston();
   // the class winston exports at run time (its typings only name it `transport`, as a namespace)
   const Transport = (winston as unknown as { Transport: typeof TransportStream }).Transport;
   class Batched extends Transport {
@@ -69,18 +68,5 @@ export async function daemonLogger(level: Level, write: (text: string) => void):
     }
   }
   const batched = new Batched();
-  const logger = winston.createLogger({
-    level,
-    levels: RANK,
-    format: winston.format.printf((info) => formatLine(info.level as Level, String(info.message))),
-    transports: [batched],
-  });
-  return {
-    flush: batched.flush,
-    level,
-    enabled: (l) => RANK[l] <= RANK[level],
-    log(l, message) {
-      if (RANK[l] <= RANK[level]) logger.log(l, message);
-    },
-  };
+  return { ...winstonLines(winston, level, [batched]), flush: batched.flush };
 }
