@@ -8,8 +8,8 @@
 import { expected } from '../errors.js';
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
-import { confirmAsk } from '../policy/evaluate.js';
-import type { AllowDecision, AskDecision, Decision, DenyDecision } from '../policy/decision.js';
+import { confirmAsk, deny } from '../policy/evaluate.js';
+import type { AllowDecision, AskDecision, Decision } from '../policy/decision.js';
 import type { RequestInput } from '../policy/request.js';
 import { ruleWhere } from '../parser/rule.js';
 import type { SystemInfo } from '../policy/system-info.js';
@@ -23,22 +23,6 @@ export interface ExecConfig extends AgentConfig {
   qubesdSocket: string;
   /** Timeout for admin.vm.Start and admin.vm.CreateDisposable (starting a qube takes a while). */
   qubesdTimeoutMs: number;
-}
-
-function denied(d: Decision, kind: DenyDecision['kind'], reason: string, notify: boolean): DenyDecision {
-  return {
-    service: d.service,
-    argument: d.argument,
-    source: d.source,
-    requestedTarget: d.requestedTarget,
-    rule: d.rule,
-    warnings: d.warnings,
-    requestedSource: d.requestedSource,
-    result: 'deny',
-    kind,
-    reason,
-    notify,
-  };
 }
 
 /** The GuiVM whose agent speaks for the caller, if the caller has one. */
@@ -61,7 +45,7 @@ export async function resolveAsk(
   const guivm = guivmOf(input.source, si);
   if (guivm === null) {
     log.log('error', `${input.service} not allowed from ${input.source}: the resolution was "ask", but the source has no GuiVM`);
-    return denied(d, 'no-target', 'ask: the source has no GuiVM to ask in', d.notify);
+    return deny(d, 'no-target', 'ask: the source has no GuiVM to ask in', d.notify);
   }
   let answer;
   try {
@@ -69,13 +53,13 @@ export async function resolveAsk(
   } catch (err) {
     expected(err, AgentError);
     log.log('error', `cannot ask the policy agent in ${guivm}: ${err.message}`);
-    return denied(d, 'fault', `ask: policy agent in ${guivm} unavailable (${err.message})`, true);
+    return deny(d, 'fault', `ask: policy agent in ${guivm} unavailable (${err.message})`, true);
   }
   // an ask always comes from a rule
-  if (answer.kind === 'deny') return denied(d, 'rule', `denied by the user ${ruleWhere(d.rule!)}`, d.notify);
+  if (answer.kind === 'deny') return deny(d, 'rule', `denied by the user ${ruleWhere(d.rule!)}`, d.notify);
   if (answer.kind === 'invalid') {
     log.log('error', `invalid ask response for ${input.service}: ${JSON.stringify(answer.reply.slice(0, 100))}`);
-    return denied(d, 'fault', 'invalid response from the policy agent', true);
+    return deny(d, 'fault', 'invalid response from the policy agent', true);
   }
   return confirmAsk(d, answer.target, si, input);
 }

@@ -36,7 +36,8 @@ type Base = Omit<DenyDecision, 'result' | 'kind' | 'reason' | 'notify'>;
 
 // Decisions are built with every field written out in one order (no spreads): one
 // object shape per result keeps the per-request path monomorphic and fast.
-function deny(base: Base, kind: DenyKind, reason: string, notify = true, rule: Rule | null = base.rule): DenyDecision {
+/** A denial with the request fields of `base` (any decision for the same request will do). */
+export function deny(base: Base, kind: DenyKind, reason: string, notify = true, rule: Rule | null = base.rule): DenyDecision {
   return {
     result: 'deny',
     service: base.service,
