@@ -18,12 +18,10 @@
  * new worker takes over. Properties that run real processes of dist/bin
  * need `npm run build` first (the npm script does it).
  */
-import { build } from 'esbuild';
-import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleEntry, runPool, workerMain } from '../scripts/lib/property-pool.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // the bundle runs from a temporary directory: tell it where the repository (dist/bin, package.json) is
@@ -69,24 +67,6 @@ function parseArgs(argv) {
   return o;
 }
 
-async function bundle() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qrexec-fuzz-'));
-  const outfile = path.join(dir, 'props.mjs');
-  await build({
-    entryPoints: [path.join(ROOT, 'fuzz/props.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    sourcemap: 'inline',
-    // some bundled CommonJS dependencies call require() for Node built-ins
-    banner: { js: "import { createRequire as __qpCreateRequire } from 'node:module'; const require = __qpCreateRequire(import.meta.url);" },
-    logLevel: 'warning',
-  });
-  return { dir, outfile };
-}
-
 /** Runs per property: N shared out by weight; process-spawning properties capped. */
 function plan(props, o) {
   // known failures (todo) run only when asked for by id
@@ -113,8 +93,7 @@ const LABELS = { crash: 'crashes', hang: 'hangs', 'wrong-allow': 'wrong allows',
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
-  const { dir, outfile } = await bundle();
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const outfile = await bundleEntry(fileURLToPath(new URL('props.ts', import.meta.url)), 'qrexec-fuzz-');
   // interrupted: the exit handlers clean up (workers follow on the IPC disconnect)
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
   const { PROPERTIES } = await import(outfile);
@@ -165,55 +144,17 @@ async function main() {
     }
   };
 
-  await new Promise((resolveAll) => {
-    let running = 0;
-    const startWorker = () => {
-      const child = fork(fileURLToPath(import.meta.url), ['--worker', outfile], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      running++;
-      let job = null;
-      let watchdog = null;
-      const arm = () => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => {
-          // no progress: count a hang for the chunk, and carry on with a fresh worker
-          record(job, { runs: 0, inputs: 0, ms: o.hangTimeout * 1000, failure: { category: 'hang', message: `no progress for ${o.hangTimeout} s`, seed: job.seed, path: '', counterexample: '' } });
-          job = null;
-          child.kill('SIGKILL');
-        }, o.hangTimeout * 1000);
-      };
-      const next = () => {
-        if (queue.length && performance.now() >= deadline) timedOut = true;
-        job = queue.length && !timedOut ? queue.shift() : null;
-        if (job === null) {
-          clearTimeout(watchdog);
-          child.send({ type: 'stop' });
-          return;
-        }
-        arm();
-        child.send({ type: 'run', ...job });
-      };
-      child.on('message', (m) => {
-        if (m.type === 'ready') next();
-        else if (m.type === 'tick') arm();
-        else if (m.type === 'done') {
-          record(job, m.result);
-          next();
-        }
-      });
-      child.on('exit', (code, signal) => {
-        clearTimeout(watchdog);
-        running--;
-        if (job !== null) {
-          // the worker died under a chunk: a crash (out of memory, a native fault, process.exit)
-          record(job, { runs: 0, inputs: 0, ms: 0, failure: { category: 'crash', message: `worker exited (${signal ?? code})`, seed: job.seed, path: '', counterexample: '' } });
-          job = null;
-        }
-        if (queue.length && !timedOut) startWorker();
-        else if (running === 0) resolveAll();
-      });
-    };
-    for (let i = 0; i < Math.min(o.jobs, queue.length); i++) startWorker();
-    if (queue.length === 0) resolveAll();
+  await runPool({
+    script: fileURLToPath(import.meta.url),
+    outfile,
+    jobs: Math.min(o.jobs, Math.max(queue.length, 1)),
+    hangTimeoutS: o.hangTimeout,
+    env,
+    next: () => {
+      if (queue.length && performance.now() >= deadline) timedOut = true;
+      return queue.length && !timedOut ? queue.shift() : null;
+    },
+    record,
   });
 
   const seconds = (performance.now() - t0) / 1000;
@@ -237,16 +178,5 @@ async function main() {
 }
 
 // ---------------------------------------------------------------- entry: the runner, or one of its workers
-if (process.argv[2] === '--worker') {
-  const { runChunk } = await import(process.argv[3]);
-  // the runner is gone (killed, or stopped by a signal): stop too
-  process.on('disconnect', () => process.exit(1));
-  process.on('message', async (m) => {
-    if (m.type === 'stop') process.exit(0);
-    const result = await runChunk(m.id, m.runs, m.seed, () => process.send({ type: 'tick' }), m.path);
-    process.send({ type: 'done', chunk: m.chunk, result });
-  });
-  process.send({ type: 'ready' });
-} else {
-  await main();
-}
+if (process.argv[2] === '--worker') await workerMain(process.argv[3]);
+else await main();
