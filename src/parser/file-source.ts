@@ -25,8 +25,29 @@ export interface FileSource {
   list(dir: string): string[];
   /** A file's text; must be valid UTF-8. Throws FileSourceError. */
   read(file: string): string;
-  /** Absolute, normalised path with links resolved as far as they exist. */
+  /**
+   * Absolute path with links resolved as the kernel resolves them, as far as
+   * they exist: `lnk/..` is the directory above the link's target, not the
+   * directory holding `lnk` (Python's `Path.resolve()`, as Qubes uses it).
+   */
   resolve(p: string): string;
+}
+
+/**
+ * `rel` relative to `base` as Python's pathlib joins them: `.` and repeated
+ * slashes go, `..` stays (folding it as text would skip a link the kernel
+ * follows); an absolute `rel` stands alone.
+ */
+export function joinPath(base: string, rel: string): string {
+  const joined = rel.startsWith('/') ? rel : `${base}/${rel}`;
+  const parts = joined.split('/').filter((c) => c !== '' && c !== '.');
+  if (joined.startsWith('/')) return '/' + parts.join('/');
+  return parts.length ? parts.join('/') : '.';
+}
+
+/** The components of a path, as the kernel walks them (empty ones dropped). */
+function components(p: string): string[] {
+  return p.split('/').filter((c) => c !== '');
 }
 
 // ignoreBOM keeps a leading U+FEFF in the text: Qubes reads it as part of the first line
@@ -83,18 +104,61 @@ export const nodeFileSource: FileSource = {
     return decodeUtf8(bytes, file);
   },
   resolve(p) {
-    const abs = path.resolve(p);
+    // relative to the working directory, still unfolded: realpath(3) walks `..` after links itself
+    const abs = joinPath(process.cwd(), p);
     try {
-      return fs.realpathSync(abs);
+      return fs.realpathSync.native(abs);
     } catch {
-      // like Python's Path.resolve(strict=False): resolve the part that exists
-      const parent = path.dirname(abs);
-      /* c8 ignore next -- the root itself always resolves */
-      if (parent === abs) return abs;
-      return path.join(this.resolve(parent), path.basename(abs));
+      // something is missing: walk it as Python's Path.resolve(strict=False) does
+      return resolveLoosely(abs);
     }
   },
 };
+
+/**
+ * Resolve every component that exists, following links where the kernel
+ * would and keeping missing components (and a link loop) as text, as
+ * Python's non-strict realpath does.
+ */
+function resolveLoosely(abs: string): string {
+  const done = new Map<string, string | null>();
+  const walk = (resolved: string, rest: string[]): { path: string; stopped: boolean } => {
+    for (let i = 0; i < rest.length; i++) {
+      const comp = rest[i]!;
+      if (comp === '.') continue;
+      if (comp === '..') {
+        resolved = path.posix.dirname(resolved);
+        continue;
+      }
+      const next = resolved === '/' ? `/${comp}` : `${resolved}/${comp}`;
+      let target: string;
+      try {
+        if (!fs.lstatSync(next).isSymbolicLink()) {
+          resolved = next;
+          continue;
+        }
+        target = fs.readlinkSync(next);
+      } catch {
+        resolved = next;
+        continue;
+      }
+      const known = done.get(next);
+      if (known !== undefined) {
+        // a link met again: resolved before, or a loop (left unresolved from here on)
+        if (known === null) return { path: path.posix.join(next, ...rest.slice(i + 1)), stopped: true };
+        resolved = known;
+        continue;
+      }
+      done.set(next, null);
+      const inner = walk(target.startsWith('/') ? '/' : resolved, components(target));
+      if (inner.stopped) return { path: path.posix.join(inner.path, ...rest.slice(i + 1)), stopped: true };
+      done.set(next, inner.path);
+      resolved = inner.path;
+    }
+    return { path: resolved, stopped: false };
+  };
+  return walk('/', components(abs)).path;
+}
 
 /**
  * In-memory files for tests: `{ '/p/30-user.policy': '...' }`. Directories

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { PolicyError } from './errors.js';
 import { MAX_INCLUDE_DEPTH, MAX_LINE_LENGTH, MAX_POLICY_FILES } from './limits.js';
 import { plainRuleService } from './quick-check.js';
-import { FileSourceError, nodeFileSource, type FileSource } from './file-source.js';
+import { FileSourceError, joinPath, nodeFileSource, type FileSource } from './file-source.js';
 import {
   checkServiceArgument,
   implicitCompatRules,
@@ -149,7 +149,7 @@ export class PolicyLoader {
     let bad = false;
     for (const name of names) {
       if (!looksLikePolicyFile(name)) continue;
-      const file = path.join(dir, name);
+      const file = joinPath(dir, name);
       if (this.fs.kind(file) !== 'file') continue;
       if (!isValidPolicyFileName(name)) {
         this.error(
@@ -231,7 +231,7 @@ export class PolicyLoader {
   }
 
   private resolveInclude(p: string, frame: Frame): string {
-    return this.fs.resolve(path.resolve(frame.baseDir, p));
+    return this.fs.resolve(joinPath(frame.baseDir, p));
   }
 
   private directive(line: string, offset: number, file: string, lineno: number, frame: Frame): void {
@@ -388,7 +388,7 @@ export function listLegacyDir(
   const skipped: string[] = [];
   const entries: LegacyEntry[] = [];
   for (const name of names) {
-    const file = path.join(dir, name);
+    const file = joinPath(dir, name);
     if (isIgnoredLegacyName(name)) continue;
     if (fs.kind(file) !== 'file') {
       skipped.push(`ignoring ${file} (not a file)`);
@@ -443,7 +443,7 @@ export function loadLegacyService(
     [service, null],
   ] as const) {
     if (isIgnoredLegacyName(name) || !CHARSET.rpcname.test(name)) continue;
-    const file = path.join(dir, name);
+    const file = joinPath(dir, name);
     if (fs.kind(file) !== 'file') continue;
     loader.loadServiceFile(file, service, arg, { baseDir: dir, stack: [file], inLegacy: true });
     return { rules: loader.result.rules, errors: loader.result.errors, files: loader.result.files };

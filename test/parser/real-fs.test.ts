@@ -84,6 +84,29 @@ t.test('file-source.ts and errors.ts', async (t) => {
     t.equal(fsrc.resolve('relative-nope-xyz'), path.join(fs.realpathSync(process.cwd()), 'relative-nope-xyz'), 'relative to cwd');
   });
 
+  t.test('nodeFileSource.resolve walks `..` after a link the way the kernel does (as Python\'s Path.resolve)', async (t) => {
+    const dir = fs.realpathSync(
+      t.testdir({
+        sub: { deeper: {}, x: 'x' },
+        deeplink: t.fixture('symlink', 'sub/deeper'),
+        dangling: t.fixture('symlink', 'missing-target'),
+        loop1: t.fixture('symlink', 'loop2'),
+        loop2: t.fixture('symlink', 'loop1'),
+        abs: t.fixture('symlink', '/'),
+      }),
+    );
+    const r = (p: string) => nodeFileSource.resolve(`${dir}/${p}`);
+    // each expected value is what Python's pathlib.Path.resolve() gives for the same tree
+    t.equal(r('deeplink/../x'), `${dir}/sub/x`, 'an existing file above the link target');
+    t.equal(r('deeplink/../missing/y'), `${dir}/sub/missing/y`, 'missing parts after the link target stay as text');
+    t.equal(r('missing/../deeplink/z'), `${dir}/sub/deeper/z`, 'a link after a missing part is still followed');
+    t.equal(r('dangling/../q'), `${dir}/q`, 'a dangling link resolves to its (missing) target first');
+    t.equal(r('deeplink/./../../x'), `${dir}/x`);
+    t.equal(r('abs/tmp/../nonexistent-xyz'), '/nonexistent-xyz', 'an absolute link target');
+    // a loop: Python raises; we give a path that does not exist, which every caller then refuses
+    t.equal(nodeFileSource.kind(r('loop1/x')), 'missing', 'a link loop names nothing');
+  });
+
   t.test('memoryFileSource', async (t) => {
     const m = memoryFileSource({ '/p/a.policy': 'A', 'p/sub/b': 'B' }, ['/empty/dir', '/p']);
     t.equal(m.kind('/p/a.policy'), 'file');
@@ -170,6 +193,24 @@ t.test('loader on disk', async (t) => {
       'policy.d/include/a',
     ]);
     t.same(r.dirs, [P, path.join(root, 'shared')], 'include-dir records the resolved directory');
+  });
+
+  t.test('`..` after a linked directory in an include is resolved by the kernel, not as text', async (t) => {
+    // policy.d/lnk → sub/deeper: `lnk/../x` is policy.d/sub/x; as text it would be policy.d/x
+    const root = fs.realpathSync(
+      t.testdir({
+        'policy.d': {
+          '10-top.policy': '!include lnk/../x\n!include-dir lnk/..\n!include-service svc * lnk/../s\n',
+          x: RULE('text-x'),
+          s: '@anyvm text-s allow\n',
+          sub: { x: RULE('kernel-x'), s: '@anyvm kernel-s allow\n', deeper: {}, '20-d.policy': RULE('kernel-dir') },
+          lnk: t.fixture('symlink', 'sub/deeper'),
+        },
+      }),
+    );
+    const r = loadPolicy({ paths: [path.join(root, 'policy.d')], legacyPath: path.join(root, 'nolegacy') });
+    t.same(errs(r, root), []);
+    t.same(where(r, root), ['policy.d/sub/x:1 kernel-x', 'policy.d/sub/20-d.policy:1 kernel-dir', 'policy.d/sub/s:1 kernel-s']);
   });
 
   t.test('file names on disk', async (t) => {
