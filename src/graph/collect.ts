@@ -14,7 +14,7 @@
  *   for several targets (see probe.ts).
  * test/graph checks the result against evaluate() on every request.
  */
-import { effectiveRedirect, type Rule } from '../parser/rule.js';
+import type { Rule } from '../parser/rule.js';
 import type { RuleSet } from '../policy/policy.js';
 import { parseRequest, resolveSource, type Request } from '../policy/request.js';
 import type { SystemInfo } from '../policy/system-info.js';
@@ -70,7 +70,7 @@ export function* graphEdges(ruleset: RuleSet, si: SystemInfo, space: Space, incl
     const label = pair.service ?? '*';
     const candidates = ruleset.candidates(service, argument);
     for (const [s, source] of space.sources.entries()) {
-      const view = narrowRules(candidates, service, argument, resolveSource(source, si));
+      const view = narrowRules(candidates, service, argument, resolveSource(source, si), si);
       const rules: readonly Rule[] = Array.isArray(view) ? view : [];
       const key = Array.isArray(view) ? prober.key(rules) : null;
       let hits = key === null ? undefined : memo[s]!.get(key);
@@ -90,7 +90,7 @@ export function* graphEdges(ruleset: RuleSet, si: SystemInfo, space: Space, incl
       }
       for (const h of hits) {
         const rule = rules[h.rule]!;
-        const redirect = effectiveRedirect(rule);
+        const redirect = rule.redirect;
         yield { source, target: redirect ? redirect.text : space.targets[h.target]!, service: label, argument, action: h.action, rule };
       }
     }

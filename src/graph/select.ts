@@ -35,7 +35,7 @@ export function selectSources(values: readonly string[] | null, si: SystemInfo):
       expected(err, TokenError);
       throw new SelectionError(`--source ${v} is not a valid call source`);
     }
-    const hits = names.filter((n) => matchesSource(tok, resolveSource(n, si)));
+    const hits = names.filter((n) => matchesSource(tok, resolveSource(n, si), si));
     if (hits.length === 0) throw new SelectionError(`--source ${v} matches no qube in the system info`);
     for (const h of hits) chosen.add(h);
   }

@@ -12,6 +12,7 @@ import type { PolicyError } from '../parser/errors.js';
 import type { Rule } from '../parser/rule.js';
 import { matchesServiceArgument, matchesSource } from '../policy/match.js';
 import type { Request, Source } from '../policy/request.js';
+import type { SystemInfo } from '../policy/system-info.js';
 
 /** `candidates` (a service's rules, or the error that denies it) narrowed to one caller. */
 export function narrowRules(
@@ -19,10 +20,10 @@ export function narrowRules(
   service: string,
   argument: string,
   src: Source,
+  si: SystemInfo,
 ): readonly Rule[] | PolicyError {
   // an empty list may be a marker (R4.0 "policy not found"): hand it over as it is
   if (!Array.isArray(candidates) || candidates.length === 0) return candidates;
   const sa = { service, argument } as Request;
-  // graph sources are known qubes: matchesSource throws only for an unknown caller
-  return (candidates as readonly Rule[]).filter((r) => matchesServiceArgument(r, sa) && matchesSource(r.source, src));
+  return (candidates as readonly Rule[]).filter((r) => matchesServiceArgument(r, sa) && matchesSource(r.source, src, si));
 }

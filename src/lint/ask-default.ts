@@ -5,7 +5,7 @@
  * spelling (choices are offered by name), or no allow/ask rule that can see
  * the caller could ever add it to the choices.
  */
-import { effectiveRedirect, type Rule } from '../parser/rule.js';
+import type { Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
 import { mayOverlapButTarget, tokenKey } from './cover.js';
 
@@ -15,10 +15,11 @@ function canYield(tok: Token, dt: Token): boolean {
     case 'adminvm':
       return tok.kind === 'adminvm' || tok.kind === 'any' || tok.kind === 'tag' || (tok.kind === 'type' && tok.type === 'AdminVM');
     case 'dispvm':
-      return ['any', 'anyvm', 'dispvm', 'dispvm-tag'].includes(tok.kind) || (tok.kind === 'dispvm-template' && tok.ref.by === 'name');
+      // (a rule's @dispvm:uuid:U is offered by its template's name, which may be the default one)
+      return ['any', 'anyvm', 'dispvm', 'dispvm-tag', 'dispvm-template'].includes(tok.kind);
     case 'dispvm-template':
-      if (tok.kind === 'dispvm-template') return tok.text === dt.text;
-      return dt.ref.by === 'name' && ['any', 'anyvm', 'dispvm', 'dispvm-tag'].includes(tok.kind);
+      if (tok.kind === 'dispvm-template') return tok.text === dt.text || tok.ref.by === 'uuid';
+      return ['any', 'anyvm', 'dispvm', 'dispvm-tag'].includes(tok.kind);
     default:
       // a qube (default_target= admits no other kinds)
       return ['any', 'anyvm', 'tag', 'type'].includes(tok.kind) || (tok.kind === 'qube' && (tok.ref.by === 'uuid' || tokenKey(tok) === dt.text));
@@ -39,11 +40,11 @@ export function defaultNeverOffered(rule: Rule, rules: readonly Rule[], complete
         : (dt.kind === 'adminvm' ? 'dom0' : dt.text) === offered;
     return same ? null : `the rule offers only its target=${rule.redirect.text}`;
   }
-  if (dt.kind === 'qube' && dt.ref.by === 'uuid') return 'choices are offered by name, never as uuid:';
+  if ((dt.kind === 'qube' || dt.kind === 'dispvm-template') && dt.ref.by === 'uuid') return 'choices are offered by name, never as uuid:';
   if (tokenKey(dt) === tokenKey(rule.source)) return 'that is the calling qube itself, which is never offered';
   if (!complete) return null;
   const adds = rules.some(
-    (r) => r.action !== 'deny' && mayOverlapButTarget(r, rule) && canYield(effectiveRedirect(r) ?? r.target, dt),
+    (r) => r.action !== 'deny' && mayOverlapButTarget(r, rule) && canYield(r.redirect ?? r.target, dt),
   );
   return adds ? null : `no allow or ask rule for these calls could add ${dt.text} to the choices`;
 }

@@ -6,7 +6,6 @@
  */
 import type { Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
-import { lookupRef, refText } from '../policy/match.js';
 import type { SystemInfo } from '../policy/system-info.js';
 import { unsendable } from '../render/block.js';
 import type { RuleColumns } from './locate.js';
@@ -92,13 +91,14 @@ export function unknownNames(rule: Rule, cols: RuleColumns, si: SystemInfo | nul
     if (t.kind === 'type' && typeUnknown(t.type, si))
       out.push({ rule: 'unknown-type', message: `no qube type ${t.type} (Qubes types: ${[...QUBE_TYPES].join(', ')})`, column });
     if (si === null || t.text.includes('$')) continue;
-    if (t.kind === 'qube' && lookupRef(t.ref, si) === undefined)
+    if (t.kind === 'qube' && si.lookup(t.text) === undefined)
       out.push({ rule: 'unknown-qube', message: `no qube ${t.text} in the system info`, column });
     if ((t.kind === 'tag' || t.kind === 'dispvm-tag') && tagUnknown(t.tag, si))
       out.push({ rule: 'unknown-tag', message: `no qube carries the tag ${t.tag}`, column });
     if (t.kind === 'dispvm-template') {
-      const q = lookupRef(t.ref, si);
-      if (q === undefined) out.push({ rule: 'unknown-qube', message: `no qube ${refText(t.ref)} in the system info`, column });
+      const name = t.text.slice('@dispvm:'.length);
+      const q = si.lookup(name);
+      if (q === undefined) out.push({ rule: 'unknown-qube', message: `no qube ${name} in the system info`, column });
       else if (!q.templateForDispvms)
         out.push({
           rule: 'dispvm-not-template',

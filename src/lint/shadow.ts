@@ -11,7 +11,7 @@
  *   rule changes no decision. (A service's own deny before the final `* *`
  *   deny is not reported: it keeps the service closed if the default changes.)
  */
-import { effectiveRedirect, ruleWhere, type Rule } from '../parser/rule.js';
+import { ruleWhere, type Rule } from '../parser/rule.js';
 import {
   atoms,
   expansionCovers,
@@ -55,7 +55,7 @@ function canFault(r: Rule): boolean {
 function redundantWith(rules: readonly Rule[], i: number, index: RuleIndex, barriers: readonly number[]): Rule | null {
   const r = rules[i]!;
   if (r.line === null || canFault(r)) return null;
-  const eff = effectiveRedirect(r) ?? r.target;
+  const eff = r.redirect ?? r.target;
   // unknown rules could come before the first barrier after this rule
   const barrier = Math.min(...barriers.filter((b) => b > i));
   for (const j of index.later(i)) {
@@ -63,7 +63,7 @@ function redundantWith(rules: readonly Rule[], i: number, index: RuleIndex, barr
     const e = rules[j]!;
     // only a rule for the same service: restating the final `* *` default for one service is deliberate
     const candidate = e.line !== null && e.service === r.service && sameEffect(e, r);
-    if (candidate && ruleCovers(e, r) && expansionCovers(effectiveRedirect(e) ?? e.target, eff)) return e;
+    if (candidate && ruleCovers(e, r) && expansionCovers(e.redirect ?? e.target, eff)) return e;
     if (mayOverlapButTarget(e, r)) return null;
   }
   return null;

@@ -356,14 +356,6 @@ export function implicitCompatRules(service: string | null, argument: string | n
   );
 }
 
-/**
- * The `target=` that redirects a call. An empty `target=` counts as no
- * redirect, as in Qubes (where an empty string is false); ask still offers it.
- */
-export function effectiveRedirect(rule: Rule): Token | null {
-  return rule.redirect !== null && rule.redirect.text !== '' ? rule.redirect : null;
-}
-
 /** `FILE:LINE`, or just `FILE` for the implicit compat rules. */
 export function ruleWhere(rule: Rule): string {
   return rule.line === null ? rule.file : `${rule.file}:${rule.line}`;

@@ -103,6 +103,8 @@ export function cachedToken(text: string, context: TokenContext): Token {
  * message for tokens not valid there (unknown `@word`, empty suffix, ...).
  */
 export function parseToken(text: string, context: TokenContext): Token {
+  // only `target=` / `default_target=` can be empty (fields never are); Qubes rejects that
+  if (text === '') throw new TokenError(`invalid empty ${CONTEXT_WORD[context]} token`);
   if (text === 'dom0' || text === 'uuid:' + ZERO_UUID) return { kind: 'adminvm', text };
   if (!text.startsWith('@') && text !== '*') return { kind: 'qube', text, ref: qubeRef(text) };
   const allowed = ALLOWED[context];

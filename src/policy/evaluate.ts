@@ -4,8 +4,8 @@
  * surprise into a deny (fail closed).
  */
 import { expected } from '../errors.js';
-import { effectiveRedirect, ruleWhere, type Rule } from '../parser/rule.js';
-import type { Token } from '../parser/tokens.js';
+import { ruleWhere, type Rule } from '../parser/rule.js';
+import { isDom0Text, type Token } from '../parser/tokens.js';
 import { collectAskTargets, sortedAskTargets, type AskTrace } from './ask.js';
 import {
   codePointSort,
@@ -16,9 +16,9 @@ import {
   type DenyKind,
   type Destination,
 } from './decision.js';
-import { EvaluationFault, lookupRef, refText, ruleMatches } from './match.js';
+import { defaultDispvmName, EvaluationFault, ruleMatches } from './match.js';
 import { NOT_FOUND, type RuleSet } from './policy.js';
-import { normaliseTarget, parseRequest, type Request, type RequestInput, type TargetValue } from './request.js';
+import { isKnownSource, normaliseTarget, parseRequest, type Request, type RequestInput, type Source, type TargetValue } from './request.js';
 import { TokenError } from '../parser/tokens.js';
 import type { Qube, SystemInfo } from './system-info.js';
 import { allowLines, unsendable } from '../render/block.js';
@@ -56,31 +56,13 @@ export function deny(base: Base, kind: DenyKind, reason: string, notify = true, 
 /** A target after `target=` redirection and verification, before final checks. */
 type Resolved = { ok: true; value: TargetValue } | { ok: false; kind: DenyKind; reason: string };
 
-/** A `target=` token as a target value (the reference "verifies" it the same way). */
+/** A `target=` verified the way Qubes verifies it: exactly like a requested target. */
 function redirectValue(tok: Token, si: SystemInfo, warnings: string[]): Resolved {
-  switch (tok.kind) {
-    case 'adminvm':
-      return { ok: true, value: { kind: 'dom0', text: tok.text } };
-    case 'dispvm':
-      return { ok: true, value: { kind: 'dispvm', text: '@dispvm' } };
-    case 'dispvm-template': {
-      const q = lookupRef(tok.ref, si);
-      if (q === undefined || !q.templateForDispvms)
-        return { ok: false, kind: 'unusable-target', reason: `not a template for dispvm: ${refText(tok.ref)}` };
-      return { ok: true, value: { kind: 'dispvm-template', text: tok.text, template: q } };
-    }
-    case 'qube': {
-      const q = lookupRef(tok.ref, si);
-      if (q === undefined) {
-        warnings.push(`target ${JSON.stringify(tok.text)} does not exist, using @default instead`);
-        return { ok: true, value: { kind: 'default', text: '@default' } };
-      }
-      if (q.name === 'dom0') return { ok: true, value: { kind: 'dom0', text: tok.text } };
-      return { ok: true, value: { kind: 'qube', text: tok.text, qube: q } };
-    }
-    /* c8 ignore next 3 -- the parser admits no other kinds in target=; fail closed if that changes */
-    default:
-      return { ok: false, kind: 'fault', reason: `invalid redirect ${tok.text}` };
+  try {
+    return { ok: true, value: normaliseTarget(tok.text, si, warnings) };
+  } catch (err) {
+    expected(err, TokenError);
+    return { ok: false, kind: 'unusable-target', reason: err.message };
   }
 }
 
@@ -93,11 +75,36 @@ interface AllowParams {
   checkAutostart: boolean;
 }
 
-/** Final steps of an allow: @dispvm, dom0, autostart, loopback, what the block needs. */
+/** Whether `autostart=no` lets the call through: dom0, or a qube already running (a new disposable never is). */
+function runsWithoutAutostart(target: string, value: TargetValue): boolean {
+  if (isDom0Text(target)) return true;
+  if (target.startsWith('@dispvm')) return false;
+  return value.kind === 'qube' && value.qube.powerState === 'Running';
+}
+
+/**
+ * SPEC §3.2: an allow to the caller itself is denied however either is
+ * spelled (Qubes compares the two as text, so `work` could reach
+ * `uuid:<work's uuid>`).
+ */
+function isLoopback(src: Source, target: string, si: SystemInfo): boolean {
+  if (target.startsWith('@dispvm')) return false;
+  if (src.text === target) return true;
+  // a dom0 spelling means dom0 whatever qube a uuid key would name
+  const denoted = (text: string) => (isDom0Text(text) ? 'dom0' : (si.lookup(text)?.name ?? null));
+  const self = denoted(src.text);
+  return self !== null && self === denoted(target);
+}
+
+/**
+ * An allow's final steps, in the order Qubes takes them: the final target
+ * (`@default`: none; `@dispvm`: the caller's default template; `@adminvm`:
+ * dom0), `autostart=no`, the loopback check, then what the result block
+ * needs (a template, a relay, uuids).
+ */
 function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p: AllowParams): Decision {
   const { rule } = p;
   let target: string;
-  let destination: Destination;
   switch (value.kind) {
     case 'default':
       return deny(
@@ -106,72 +113,58 @@ function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p
         `policy define 'allow' action at ${ruleWhere(rule)} but no target is specified by caller or policy`,
       );
     case 'dispvm': {
-      const name = req.source.qube?.defaultDispvm ?? null;
+      const name = defaultDispvmName(req.source);
       if (name === null)
         return deny(
           base,
           'no-target',
           `policy define 'allow' action to @dispvm at ${ruleWhere(rule)} but no DispVM base is set for this VM`,
         );
-      const tpl = si.get(name);
-      if (tpl === undefined || !tpl.templateForDispvms)
-        return deny(base, 'unusable-target', `default_dispvm ${name} of ${req.source.text} is not a disposable template`);
       target = '@dispvm:' + name;
-      destination = { kind: 'dispvm', template: tpl };
       break;
     }
-    case 'dispvm-template':
-      target = value.text;
-      destination = { kind: 'dispvm', template: value.template };
-      break;
     case 'dom0':
-      // `@adminvm` and `dom0` are reported as dom0; a uuid spelling stays as written
-      target = value.text.startsWith('uuid:') ? value.text : 'dom0';
-      destination = { kind: 'dom0' };
+      // `@adminvm` is reported as dom0; `dom0` and a uuid spelling stay as written
+      target = value.text === '@adminvm' ? 'dom0' : value.text;
       break;
-    case 'qube': {
+    default:
       target = value.text;
-      const q = value.qube;
-      if (q.type === 'RemoteVM') {
-        const relay = q.relayvm === null ? undefined : si.get(q.relayvm);
-        if (relay === undefined || q.transportRpc === null)
-          return deny(base, 'unusable-target', `RemoteVM ${q.name} has no usable relayvm/transport_rpc`);
-        destination = { kind: 'remote', remote: q, relay, transportRpc: q.transportRpc };
-      } else {
-        destination = { kind: 'qube', qube: q };
-      }
-      break;
+  }
+
+  if (p.checkAutostart && !p.autostart && !runsWithoutAutostart(target, value))
+    return deny(base, 'autostart', `target ${target} is denied because it would require autostart`, p.notify);
+  if (isLoopback(req.source, target, si)) return deny(base, 'loopback', 'loopback qrexec connection not supported');
+
+  let destination: Destination;
+  if (value.kind === 'dom0') {
+    destination = { kind: 'dom0' };
+  } else if (value.kind === 'dispvm' || value.kind === 'dispvm-template') {
+    const tpl = value.kind === 'dispvm-template' ? value.template : si.lookup(target.slice('@dispvm:'.length));
+    if (tpl === undefined) throw new EvaluationFault(`default_dispvm ${target.slice('@dispvm:'.length)} of ${req.source.text} does not exist`, rule);
+    // SPEC §3.2: a disposable only from a template for disposables (Qubes would try any default_dispvm)
+    if (!tpl.templateForDispvms)
+      return deny(base, 'unusable-target', `default_dispvm ${tpl.name} of ${req.source.text} is not a disposable template`);
+    destination = { kind: 'dispvm', template: tpl };
+  } else {
+    const q = value.qube;
+    if (q.type === 'RemoteVM') {
+      if (!q.relayvm) return deny(base, 'unusable-target', `${target}: relayvm is not set`);
+      if (!q.transportRpc) return deny(base, 'unusable-target', `${target}: transport RPC is not set`);
+      const relay = si.lookup(q.relayvm);
+      if (relay === undefined) throw new EvaluationFault(`relayvm ${q.relayvm} of ${q.name} does not exist`, rule);
+      destination = { kind: 'remote', remote: q, relay, transportRpc: q.transportRpc };
+      if (p.user) base.warnings.push(`user=${p.user} of ${ruleWhere(rule)} is ignored for RemoteVM ${q.name}`);
+    } else {
+      destination = { kind: 'qube', qube: q };
     }
   }
 
-  if (p.checkAutostart && !p.autostart) {
-    const running =
-      destination.kind === 'dom0' ||
-      ((destination.kind === 'qube' || destination.kind === 'remote') &&
-        (destination.kind === 'qube' ? destination.qube : destination.remote).powerState === 'Running');
-    if (!running)
-      return deny(base, 'autostart', `target ${target} is denied because it would require autostart`, p.notify);
-  }
-
-  const src = req.source.qube;
-  const reached = destination.kind === 'qube' ? destination.qube : destination.kind === 'remote' ? destination.remote : null;
-  if (src !== null && reached === src) return deny(base, 'loopback', 'loopback qrexec connection not supported');
-  if (destination.kind === 'remote' && p.user)
-    base.warnings.push(`user=${p.user} of ${ruleWhere(rule)} is ignored for RemoteVM ${destination.remote.name}`);
-
-  // the result block must name uuids: fail closed when system info lacks them
+  // the result block must name uuids: fail closed when system info lacks them (Qubes crashes)
   const needUuid: Qube | null =
-    destination.kind === 'qube'
-      ? destination.qube
-      : destination.kind === 'dispvm'
-        ? destination.template
-        : destination.kind === 'remote'
-          ? destination.relay
-          : null;
-  if (needUuid !== null && needUuid.uuid === null)
-    return deny(base, 'unusable-target', `system info gives no uuid for ${needUuid.name}`);
+    destination.kind === 'qube' ? destination.qube : destination.kind === 'dispvm' ? destination.template : destination.kind === 'remote' ? destination.relay : null;
+  if (needUuid !== null && needUuid.uuid === null) return deny(base, 'unusable-target', `system info gives no uuid for ${needUuid.name}`);
 
-  if (req.source.qube === null)
+  if (!isKnownSource(req.source, si))
     return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
 
   const allow: AllowDecision = {
@@ -196,16 +189,16 @@ function allowTo(value: TargetValue, req: Request, si: SystemInfo, base: Base, p
   return allow;
 }
 
-/** dom0 spellings offered by ask as `dom0`; `@dispvm` via the source's default template. */
-function normaliseAskTarget(tok: Token): string {
-  return tok.kind === 'adminvm' ? 'dom0' : tok.text;
+/** An ask offers dom0 as `dom0`, whichever way a rule spells it; other values as written. */
+function offered(tok: Token): string {
+  return isDom0Text(tok.text) ? 'dom0' : tok.text;
 }
 
 function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: SystemInfo, base: Base, opts: EvaluateOptions): Decision {
   // already sorted; filtering below keeps the order
   let targets: readonly string[];
   if (rule.redirect !== null) {
-    targets = [normaliseAskTarget(rule.redirect)];
+    targets = [offered(rule.redirect)];
   } else if (opts.askTrace) {
     targets = codePointSort(collectAskTargets(rules, req, si, opts.askTrace));
   } else {
@@ -213,12 +206,12 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
   }
   if (!rule.autostart) {
     targets = targets.filter((t) => {
-      if (t === 'dom0') return true;
+      if (isDom0Text(t)) return true;
       if (t.startsWith('@dispvm')) return false;
       const q = si.lookup(t);
       // the reference asserts the target exists here
       if (q === undefined) throw new EvaluationFault(`ask target ${t} does not exist (autostart=no)`, rule);
-      return q.name === 'dom0' || q.powerState === 'Running';
+      return q.powerState === 'Running';
     });
   }
   if (targets.length === 0)
@@ -228,12 +221,11 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
   if (rule.defaultTarget !== null) {
     const dt = rule.defaultTarget;
     if (dt.kind === 'dispvm') {
-      const name = req.source.qube?.defaultDispvm ?? null;
+      const name = defaultDispvmName(req.source);
       defaultTarget = name === null ? null : '@dispvm:' + name;
-      if (name === null)
-        base.warnings.push(`default_target @dispvm is ignored: ${req.source.text} has no default_dispvm`);
+      if (name === null) base.warnings.push(`default_target @dispvm is ignored: ${req.source.text} has no default_dispvm`);
     } else {
-      defaultTarget = normaliseAskTarget(dt);
+      defaultTarget = offered(dt);
     }
     if (defaultTarget !== null && !targets.includes(defaultTarget)) {
       base.warnings.push(`default_target ${dt.text} is not among the offered targets; ignored`);
@@ -241,7 +233,7 @@ function askDecision(rule: Rule, rules: readonly Rule[], req: Request, si: Syste
     }
   }
 
-  if (req.source.qube === null)
+  if (!isKnownSource(req.source, si))
     return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
 
   // compared as written: `@adminvm` is not `dom0`, `@dispvm` is not `@dispvm:X` (as Qubes does)
@@ -276,6 +268,8 @@ function acceptTarget(
 ): Decision {
   if (!targets.includes(chosen.text))
     return deny(base, 'not-in-ask-targets', `target ${chosen.text} is not a valid choice`);
+  // an answered ask runs the chosen value as it is: `@dispvm` names no qube to start (Qubes fails on it)
+  if (chosen.kind === 'dispvm') return deny(base, 'unusable-target', 'target @dispvm of an answered ask names no disposable template');
   return allowTo(chosen, req, si, base, {
     rule,
     user: rule.user,
@@ -317,12 +311,12 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
   const base: Base = {
     service: req.service,
     argument: req.argument,
-    source: req.requestedSource ? req.requestedSource.name : req.source.text,
+    source: req.source.text,
     requestedTarget: req.target.text,
     rule: null,
     // copied only when there is something to copy (the common request has no warnings)
     warnings: req.warnings.length ? [...req.warnings] : [],
-    requestedSource: req.requestedSource?.name ?? null,
+    requestedSource: req.requestedSource,
   };
   if (ruleset.error !== null) return deny(base, 'load-error', `policy failed to load: ${ruleset.error.describe()}`);
   const rules = ruleset.candidates(req.service, req.argument);
@@ -347,11 +341,7 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
       case 'deny':
         return deny(base, 'rule', `denied by policy ${ruleWhere(rule)}`, rule.notify);
       case 'allow': {
-        if (req.source.qube === null)
-          return deny(base, 'unknown-source', `source ${JSON.stringify(req.source.text)} is not a known qube`);
-        const redirect = effectiveRedirect(rule);
-        const resolved: Resolved =
-          redirect !== null ? redirectValue(redirect, si, base.warnings) : { ok: true, value: req.target };
+        const resolved: Resolved = rule.redirect !== null ? redirectValue(rule.redirect, si, base.warnings) : { ok: true, value: req.target };
         if (!resolved.ok) return deny(base, resolved.kind, resolved.reason);
         return allowTo(resolved.value, req, si, base, {
           rule,
@@ -387,7 +377,7 @@ export function evaluate(ruleset: RuleSet, si: SystemInfo, input: RequestInput, 
       requestedTarget: parsed.requestedTarget,
       rule: null,
       warnings: [],
-      requestedSource: input.requestedSource ?? null,
+      requestedSource: input.requestedSource || null,
     };
   }
   return evaluateRequest(ruleset, si, parsed.request, opts);

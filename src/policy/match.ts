@@ -2,8 +2,14 @@
  * Matching a rule's SOURCE and TARGET tokens against a request (SPEC §3.1).
  * This is the only implementation of matching: evaluate, ask collection,
  * explain, list and lint all call these functions.
+ *
+ * Values are compared the way Qubes compares them: as text, except that a
+ * `uuid:U` form and a name match when that qube has uuid U, dom0's three
+ * spellings match one another, and `@tag:`/`@type:` apply only to values
+ * that are keys of the system info (a name or a `uuid:` form: not
+ * `@adminvm`, not `@default` or the `@dispvm` forms).
  */
-import type { QubeRef, Token } from '../parser/tokens.js';
+import { isDom0Text, type Token } from '../parser/tokens.js';
 import type { Rule } from '../parser/rule.js';
 import type { Request, Source, TargetValue } from './request.js';
 import type { Qube, SystemInfo } from './system-info.js';
@@ -23,12 +29,18 @@ export class EvaluationFault extends Error {
   }
 }
 
-export function refText(ref: QubeRef): string {
-  return ref.by === 'name' ? ref.name : 'uuid:' + ref.uuid;
-}
-
-export function lookupRef(ref: QubeRef, si: SystemInfo): Qube | undefined {
-  return ref.by === 'name' ? si.get(ref.name) : si.byUuidValue(ref.uuid);
+/**
+ * Whether a rule's qube value (a name or `uuid:U`) and a request's value
+ * stand for the same qube: equal text, or a `uuid:` form against a name
+ * whose qube has that uuid.
+ */
+export function sameQube(ruleText: string, value: string, si: SystemInfo): boolean {
+  if (ruleText.startsWith('uuid:') !== value.startsWith('uuid:')) {
+    const [uuidForm, name] = ruleText.startsWith('uuid:') ? [ruleText, value] : [value, ruleText];
+    const q = si.lookup(name);
+    return q !== undefined && q.uuid === uuidForm.slice(5);
+  }
+  return ruleText === value;
 }
 
 /** Does a rule's service/argument columns admit the request's? */
@@ -37,7 +49,7 @@ export function matchesServiceArgument(rule: Rule, req: Request): boolean {
 }
 
 /** Does a SOURCE-column token match the calling qube? */
-export function matchesSource(tok: Token, src: Source): boolean {
+export function matchesSource(tok: Token, src: Source, si: SystemInfo): boolean {
   switch (tok.kind) {
     case 'any':
       return true;
@@ -46,10 +58,7 @@ export function matchesSource(tok: Token, src: Source): boolean {
     case 'adminvm':
       return src.isDom0;
     case 'qube':
-      if (tok.ref.by === 'name') return src.qube ? src.qube.name === tok.ref.name : src.text === tok.ref.name;
-      // the reference looks the caller up to compare uuids, and crashes on an unknown caller
-      if (src.qube === null) throw new EvaluationFault(`cannot compare unknown source ${src.text} with ${tok.text}`);
-      return src.qube.uuid === tok.ref.uuid;
+      return sameQube(tok.text, src.text, si);
     case 'tag':
       return src.qube !== null && src.qube.tags.includes(tok.tag);
     case 'type':
@@ -64,23 +73,11 @@ export function matchesSource(tok: Token, src: Source): boolean {
 }
 
 /**
- * The template a request for `@dispvm` from this source means, or null when
- * the source has no `default_dispvm`. A `default_dispvm` naming a qube that
- * does not exist is a fault (the reference crashes looking it up).
+ * The `default_dispvm` of the caller, by name, or null when it has none or
+ * is not a qube the system info lists (Qubes then has no template).
  */
-export function defaultDispvmTemplate(src: Source, si: SystemInfo): Qube | null {
-  const name = src.qube?.defaultDispvm ?? null;
-  if (name === null) return null;
-  const q = si.get(name);
-  if (q === undefined) throw new EvaluationFault(`default_dispvm ${name} of ${src.text} does not exist`);
-  return q;
-}
-
-/** The qube a target value stands for (dom0 included), if it is one. */
-function targetQube(v: TargetValue, si: SystemInfo): Qube | undefined {
-  if (v.kind === 'qube') return v.qube;
-  if (v.kind === 'dom0') return si.dom0;
-  return undefined;
+export function defaultDispvmName(src: Source): string | null {
+  return src.qube?.defaultDispvm ?? null;
 }
 
 /** Does a TARGET-column token match the requested target? */
@@ -89,41 +86,44 @@ export function matchesTarget(tok: Token, v: TargetValue, src: Source, si: Syste
     case 'any':
       return true;
     case 'anyvm':
-      return v.kind !== 'dom0';
+      return !isDom0Text(v.text);
     case 'adminvm':
-      return v.kind === 'dom0';
+      return isDom0Text(v.text);
     case 'default':
       return v.kind === 'default';
     case 'dispvm':
       return v.kind === 'dispvm';
-    case 'qube': {
-      if (v.kind !== 'qube') return false;
-      return tok.ref.by === 'name' ? v.qube.name === tok.ref.name : v.qube.uuid === tok.ref.uuid;
-    }
+    case 'qube':
+      return sameQube(tok.text, v.text, si);
     case 'tag': {
-      const q = targetQube(v, si);
+      const q = si.lookup(v.text);
       return q !== undefined && q.tags.includes(tok.tag);
     }
     case 'type': {
-      const q = targetQube(v, si);
+      const q = si.lookup(v.text);
       return q !== undefined && q.type === tok.type;
     }
     case 'dispvm-template': {
-      if (v.kind === 'dispvm-template') return lookupRef(tok.ref, si) === v.template;
+      const name = tok.text.slice('@dispvm:'.length);
+      if (v.kind === 'dispvm-template') return sameQube(name, v.text.slice('@dispvm:'.length), si);
       if (v.kind !== 'dispvm') return false;
-      // the reference compares against the source's default template and crashes without one
-      if (src.qube?.defaultDispvm == null)
-        throw new EvaluationFault(`${src.text} has no default_dispvm to compare with ${tok.text}`);
-      const tpl = defaultDispvmTemplate(src, si);
-      // compared as written: `@dispvm:uuid:U` does not stand for the default template (as in Qubes)
-      return tpl !== null && tok.ref.by === 'name' && tok.ref.name === tpl.name;
+      const dflt = defaultDispvmName(src);
+      // the reference compares with the caller's default template and crashes without one
+      if (dflt === null) throw new EvaluationFault(`${src.text} has no default_dispvm to compare with ${tok.text}`);
+      // compared as text: `@dispvm:uuid:U` does not stand for the default template (as in Qubes)
+      return name === dflt;
     }
     case 'dispvm-tag': {
-      let tpl: Qube | null;
+      let tpl: Qube | undefined;
       if (v.kind === 'dispvm-template') tpl = v.template;
-      else if (v.kind === 'dispvm') tpl = defaultDispvmTemplate(src, si);
-      else return false;
-      return tpl !== null && tpl.templateForDispvms && tpl.tags.includes(tok.tag);
+      else if (v.kind === 'dispvm') {
+        const dflt = defaultDispvmName(src);
+        if (dflt === null) return false;
+        tpl = si.lookup(dflt);
+        // the reference looks the default template up unguarded
+        if (tpl === undefined) throw new EvaluationFault(`default_dispvm ${dflt} of ${src.text} does not exist`);
+      } else return false;
+      return tpl.templateForDispvms && tpl.tags.includes(tok.tag);
     }
   }
 }
@@ -132,7 +132,7 @@ export function matchesTarget(tok: Token, v: TargetValue, src: Source, si: Syste
 export function ruleMatches(rule: Rule, req: Request, si: SystemInfo): boolean {
   return (
     matchesServiceArgument(rule, req) &&
-    matchesSource(rule.source, req.source) &&
+    matchesSource(rule.source, req.source, si) &&
     matchesTarget(rule.target, req.target, req.source, si)
   );
 }

@@ -3,12 +3,18 @@
  * the target it asked for, validated and normalised (SPEC §3.1, §3.3).
  */
 import { expected } from '../errors.js';
-import { parseToken, TokenError, ZERO_UUID } from '../parser/tokens.js';
+import { isDom0Text, parseToken, TokenError } from '../parser/tokens.js';
 import { CHARSET } from '../parser/text.js';
 import { MAX_REQUEST_FIELD } from '../parser/limits.js';
 import type { Qube, SystemInfo } from './system-info.js';
 
-/** The requested target after normalisation. `text` is what the caller wrote. */
+/**
+ * The requested target after normalisation. `text` is the value as the
+ * policy compares it: what the caller wrote, or `@default` for an empty or
+ * unknown one. `dom0` is any of dom0's spellings that Qubes accepts here:
+ * `@adminvm` always, `dom0` and the zero uuid when the system info has them
+ * as keys; `qube` is any other key of the system info (a name or `uuid:U`).
+ */
 export type TargetValue =
   | { kind: 'qube'; text: string; qube: Qube }
   | { kind: 'dom0'; text: string }
@@ -19,8 +25,9 @@ export type TargetValue =
 export interface Source {
   /** As the caller gave it. */
   readonly text: string;
-  /** The qube it names; `null` for an unknown source (always denied in the end). */
+  /** The qube it names (a name or `uuid:` key of the system info), as Qubes looks it up; `@adminvm` names none. */
   readonly qube: Qube | null;
+  /** One of dom0's spellings (compared as text, as Qubes does). */
   readonly isDom0: boolean;
 }
 
@@ -32,8 +39,8 @@ export interface Request {
   readonly argument: string;
   readonly source: Source;
   readonly target: TargetValue;
-  /** The RemoteVM a relay asked on behalf of (SPEC §3.4), when given. */
-  readonly requestedSource: Qube | null;
+  /** The RemoteVM a relay asked on behalf of (SPEC §3.4), as the relay spelled it, when given. */
+  readonly requestedSource: string | null;
   /** Things worth a warning line (e.g. unknown target treated as @default). */
   readonly warnings: readonly string[];
 }
@@ -52,8 +59,12 @@ export type ParsedRequest =
       reason: string;
       service: string | null;
       argument: string | null;
-      /** Always null: an invalid request has no normalised target (SPEC §3.3). */
-      requestedTarget: null;
+      /**
+       * The normalised target when the target itself was valid and another
+       * part was not (Qubes checks the target first, and not services at
+       * all, so it reports one); otherwise null (SPEC §3.3).
+       */
+      requestedTarget: string | null;
     };
 
 /** Split `SERVICE[+ARG]`; `svc` has argument `+`. */
@@ -72,12 +83,10 @@ export function checkServiceArg(service: string, argument: string): string | nul
   return null;
 }
 
-/** dom0 spelled any way the policy accepts. */
-function isDom0Qube(q: Qube | undefined): boolean {
-  return q !== undefined && q.name === 'dom0';
-}
-
-/** Normalise a requested target; throws TokenError for targets a caller may not name. */
+/**
+ * Normalise a requested target (or a `target=` to verify it the same way, as
+ * Qubes does); throws TokenError for targets a caller may not name.
+ */
 export function normaliseTarget(text: string, si: SystemInfo, warnings: string[]): TargetValue {
   if (text === '') return { kind: 'default', text: '@default' };
   const tok = parseToken(text, 'request');
@@ -87,18 +96,18 @@ export function normaliseTarget(text: string, si: SystemInfo, warnings: string[]
     case 'dispvm':
       return { kind: 'dispvm', text: '@dispvm' };
     case 'adminvm':
-      if (text === 'dom0' && si.dom0 === undefined) break;
-      return { kind: 'dom0', text };
+      // `dom0` and the zero uuid are names like any other: they must exist as keys
+      if (text === '@adminvm' || si.lookup(text) !== undefined) return { kind: 'dom0', text };
+      break;
     case 'dispvm-template': {
-      const ref = tok.ref.by === 'name' ? tok.ref.name : 'uuid:' + tok.ref.uuid;
-      const q = si.lookup(ref);
-      if (q === undefined || !q.templateForDispvms) throw new TokenError(`not a template for dispvm: ${ref}`);
+      const name = text.slice('@dispvm:'.length);
+      const q = si.lookup(name);
+      if (q === undefined || !q.templateForDispvms) throw new TokenError(`not a template for dispvm: ${name}`);
       return { kind: 'dispvm-template', text, template: q };
     }
     case 'qube': {
       const q = si.lookup(text);
       if (q === undefined) break;
-      if (isDom0Qube(q)) return { kind: 'dom0', text };
       return { kind: 'qube', text, qube: q };
     }
     /* c8 ignore next 2 -- parseToken(…, 'request') admits no other kinds */
@@ -110,9 +119,15 @@ export function normaliseTarget(text: string, si: SystemInfo, warnings: string[]
 }
 
 export function resolveSource(text: string, si: SystemInfo): Source {
-  const dom0Spelling = text === '@adminvm' || text === 'uuid:' + ZERO_UUID;
-  const qube = dom0Spelling ? si.dom0 : si.lookup(text);
-  return { text, qube: qube ?? null, isDom0: dom0Spelling || isDom0Qube(qube) };
+  return { text, qube: si.lookup(text) ?? null, isDom0: isDom0Text(text) };
+}
+
+/**
+ * Whether a source is a qube the system knows (SPEC §3.1: any other source
+ * is denied): a key of the system info, or `@adminvm` when dom0 is listed.
+ */
+export function isKnownSource(src: Source, si: SystemInfo): boolean {
+  return src.qube !== null || (src.text === '@adminvm' && si.dom0 !== undefined);
 }
 
 /** Validate and normalise a request against the system. */
@@ -136,29 +151,33 @@ export function parseRequest(input: RequestInput, si: SystemInfo): ParsedRequest
     return { ok: false, reason: `bad request: ${err.message}`, service, argument, requestedTarget: null };
   }
   const bad = checkServiceArg(service, argument);
-  if (bad !== null) return { ok: false, reason: `bad request: ${bad}`, service, argument, requestedTarget: null };
+  // the target itself was fine: report it normalised, as Qubes (which does not check services) would
+  if (bad !== null) return { ok: false, reason: `bad request: ${bad}`, service, argument, requestedTarget: target.text };
   let source = resolveSource(input.source, si);
-  let requestedSource: Qube | null = null;
-  if (input.requestedSource != null) {
-    const remote = si.get(input.requestedSource);
+  let requestedSource: string | null = null;
+  // an empty requested source is none at all (Qubes tests it for truth)
+  if (input.requestedSource) {
+    const rs = input.requestedSource;
+    const remote = si.lookup(rs);
     if (remote === undefined || remote.type !== 'RemoteVM')
       return {
         ok: false,
-        reason: `bad request: requested source ${JSON.stringify(input.requestedSource)} is not a known RemoteVM`,
+        reason: `bad request: requested source ${JSON.stringify(rs)} is not a known RemoteVM`,
         service,
         argument,
-        requestedTarget: null,
+        requestedTarget: target.text,
       };
-    if (source.qube === null || remote.relayvm !== source.qube.name)
+    // the relay must be a known qube calling under the name the RemoteVM gives (compared as written, as Qubes does)
+    if (source.qube === null || remote.relayvm !== input.source)
       return {
         ok: false,
-        reason: `bad request: ${JSON.stringify(input.source)} is not the relay of ${remote.name}`,
+        reason: `bad request: ${JSON.stringify(input.source)} is not the relay of ${rs}`,
         service,
         argument,
-        requestedTarget: null,
+        requestedTarget: target.text,
       };
-    requestedSource = remote;
-    source = { text: remote.name, qube: remote, isDom0: false };
+    requestedSource = rs;
+    source = { text: rs, qube: remote, isDom0: false };
   }
   return {
     ok: true,

@@ -33,7 +33,8 @@ export class SystemInfo {
     const byUuid = new Map<string, Qube>();
     for (const q of qubes) {
       byName.set(q.name, q);
-      if (q.uuid !== null && !byUuid.has(q.uuid)) byUuid.set(q.uuid, q);
+      // Qubes adds a `uuid:U` key per qube in document order: of two qubes sharing a uuid, the later one has it
+      if (q.uuid !== null) byUuid.set(q.uuid, q);
     }
     this.qubes = byName;
     this.byUuid = byUuid;
@@ -47,9 +48,14 @@ export class SystemInfo {
     return this.byUuid.get(uuid);
   }
 
-  /** The qube a plain name or `uuid:U` reference names, if any. */
+  /**
+   * The qube a value names, as Qubes looks values up: a name, or a `uuid:U`
+   * key derived from the uuids. Anything else (`@adminvm`, `@default`, …)
+   * names no qube.
+   */
   lookup(text: string): Qube | undefined {
-    return text.startsWith('uuid:') ? this.byUuid.get(text.slice(5)) : this.qubes.get(text);
+    if (text.startsWith('uuid:')) return this.byUuid.get(text.slice(5)) ?? this.qubes.get(text);
+    return this.qubes.get(text);
   }
 
   /** dom0 (the qube named `dom0`), if the system info lists it. */
@@ -67,12 +73,17 @@ export class SystemInfo {
     return v;
   }
 
-  /** Every qube (dom0 only with `withDom0`), `@dispvm:X` for each disposable template, and `@dispvm`. */
+  /** The qubes expansions walk: Qubes skips every key that starts with `uuid:` (its aliases). */
+  private listed(): Qube[] {
+    return [...this.qubes.values()].filter((q) => !q.name.startsWith('uuid:'));
+  }
+
+  /** Every qube (not the one named dom0 unless `withDom0`), `@dispvm:X` for each disposable template, and `@dispvm`. */
   everything(withDom0: boolean): readonly string[] {
     return this.memoised(withDom0 ? '*' : '@anyvm', () => {
       const out: string[] = [];
-      for (const q of this.qubes.values()) {
-        if (withDom0 || q.type !== 'AdminVM') out.push(q.name);
+      for (const q of this.listed()) {
+        if (withDom0 || q.name !== 'dom0') out.push(q.name);
         if (q.templateForDispvms) out.push('@dispvm:' + q.name);
       }
       out.push('@dispvm');
@@ -82,18 +93,18 @@ export class SystemInfo {
 
   /** Names of the qubes carrying `tag`. */
   withTag(tag: string): readonly string[] {
-    return this.memoised('tag\0' + tag, () => [...this.qubes.values()].filter((q) => q.tags.includes(tag)).map((q) => q.name));
+    return this.memoised('tag\0' + tag, () => this.listed().filter((q) => q.tags.includes(tag)).map((q) => q.name));
   }
 
   /** Names of the qubes of `type`. */
   ofType(type: string): readonly string[] {
-    return this.memoised('type\0' + type, () => [...this.qubes.values()].filter((q) => q.type === type).map((q) => q.name));
+    return this.memoised('type\0' + type, () => this.listed().filter((q) => q.type === type).map((q) => q.name));
   }
 
   /** `@dispvm:X` for every disposable template X carrying `tag`. */
   dispvmsWithTag(tag: string): readonly string[] {
     return this.memoised('dispvm-tag\0' + tag, () =>
-      [...this.qubes.values()].filter((q) => q.templateForDispvms && q.tags.includes(tag)).map((q) => '@dispvm:' + q.name),
+      this.listed().filter((q) => q.templateForDispvms && q.tags.includes(tag)).map((q) => '@dispvm:' + q.name),
     );
   }
 }

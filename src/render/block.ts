@@ -33,9 +33,13 @@ function pyBool(b: boolean): string {
   return b ? 'True' : 'False';
 }
 
-/** What a relay qube is asked to run for a call to a RemoteVM (SPEC §3.4): `RPC+REMOTE+SERVICE+ARG`. */
+/**
+ * What a relay qube is asked to run for a call to a RemoteVM (SPEC §3.4):
+ * `RPC+REQUESTED_TARGET+SERVICE+ARG`, the target as the caller asked for it
+ * (the remote side resolves it again), as Qubes writes it.
+ */
 export function relayedService(d: AllowDecision, dest: Extract<AllowDecision['destination'], { kind: 'remote' }>): string {
-  return `${dest.transportRpc}+${dest.remote.name}+${d.service}${d.argument}`;
+  return `${dest.transportRpc}+${d.requestedTarget}+${d.service}${d.argument}`;
 }
 
 /** The lines of the block for an allow, each `key=value`, in the reference's order. */

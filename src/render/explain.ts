@@ -10,7 +10,7 @@ import type { Token } from '../parser/tokens.js';
 import { evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
 import {
-  defaultDispvmTemplate,
+  defaultDispvmName,
   EvaluationFault,
   matchesServiceArgument,
   matchesSource,
@@ -56,7 +56,7 @@ function describeTarget(v: TargetValue): string {
   return v.kind === 'default' ? '@default (no target named)' : v.text;
 }
 
-function describeTargetMismatch(tok: Token, req: Request, si: SystemInfo): string {
+function describeTargetMismatch(tok: Token, req: Request): string {
   const v = req.target;
   const what = describeTarget(v);
   switch (tok.kind) {
@@ -76,9 +76,8 @@ function describeTargetMismatch(tok: Token, req: Request, si: SystemInfo): strin
       return `${what} is not of type ${tok.type}`;
     case 'dispvm-template':
       if (v.kind === 'dispvm') {
-        const tpl = defaultDispvmTemplate(req.source, si);
         // without a default template, matching has already stopped with a fault
-        return `@dispvm from ${req.source.text} means @dispvm:${tpl!.name}, not ${tok.text}`;
+        return `@dispvm from ${req.source.text} means @dispvm:${defaultDispvmName(req.source)!}, not ${tok.text}`;
       }
       return `${what} is not ${tok.text}`;
     case 'dispvm-tag':
@@ -94,9 +93,9 @@ export function mismatchReason(rule: Rule, req: Request, si: SystemInfo): string
   if (rule.service !== null && rule.service !== req.service) return `service: ${rule.service} is not ${req.service}`;
   if (!matchesServiceArgument(rule, req)) return `argument: ${rule.argument} is not ${req.argument}`;
   try {
-    if (!matchesSource(rule.source, req.source)) return `source: ${describeSourceMismatch(rule.source, req)}`;
+    if (!matchesSource(rule.source, req.source, si)) return `source: ${describeSourceMismatch(rule.source, req)}`;
     if (!matchesTarget(rule.target, req.target, req.source, si))
-      return `target: ${describeTargetMismatch(rule.target, req, si)}`;
+      return `target: ${describeTargetMismatch(rule.target, req)}`;
   } catch (err) {
     expected(err, EvaluationFault);
     return `cannot be evaluated: ${err.message}`;

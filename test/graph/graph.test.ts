@@ -22,7 +22,6 @@ import { readSystemInfoFile } from '../../src/cli/sources.js';
 import { memPolicy, LEGACY_DIR } from '../helpers/policy.js';
 import { memoryFileSource } from '../../src/parser/file-source.js';
 import { BIN, captureIo, captureProcess, run } from '../cli/fixtures/cli.js';
-import { effectiveRedirect } from '../../src/parser/rule.js';
 import { evaluate } from '../../src/policy/evaluate.js';
 
 // ------------------------------------------------------------------ fixtures
@@ -55,7 +54,7 @@ const SYSTEM = {
 const POLICY = `
 qubes.Ask       *   @anyvm      @anyvm      ask autostart=no
 qubes.Ask2      *   work        @default    ask default_target=vault user=root
-qubes.Ask2      *   @anyvm      @dispvm     ask target=
+qubes.Ask2      *   @anyvm      @dispvm     ask target=@dispvm
 qubes.Ask2      *   @anyvm      @anyvm      ask target=vault
 qubes.Red       *   @tag:work   @default    allow target=@dispvm
 qubes.Red       *   @anyvm      @default    allow target=vault autostart=no
@@ -102,7 +101,7 @@ function plainEdges(ruleset: RuleSet, si: SystemInfo, space: Space, includeAsk: 
         const argument = p.argument ?? '+';
         const d = evaluate(ruleset, si, { source, target, service: service + argument, requestedSource: null });
         if (d.result === 'deny' || (d.result === 'ask' && !includeAsk)) continue;
-        const redirect = effectiveRedirect(d.rule!);
+        const redirect = d.rule!.redirect;
         out.push(edgeLine({ source, target: redirect ? redirect.text : target, service: p.service ?? '*', argument, action: d.result, rule: d.rule! }));
       }
   return out;
@@ -215,8 +214,8 @@ t.test('what the edges say: allow, ask, redirects, keywords, faults', async (t) 
   // a redirect is drawn to the target= qube (here from a @default request); @dispvm:@tag: matches @dispvm
   t.same(lines(find('qubes.Red', 'work', '@dispvm')), [8, 6]);
   t.same(lines(find('qubes.Red', 'personal', '@adminvm')), [9], 'target=@adminvm drawn as @adminvm, for every target');
-  // ask target= is drawn as written; an empty target= is no redirect; the `*` rule allows dom0
-  t.same(lines(find('qubes.Ask2', 'personal', '@dispvm')), [4], 'ask target= (empty): the requested target');
+  // ask target= is drawn as written; the `*` rule allows dom0
+  t.same(lines(find('qubes.Ask2', 'personal', '@dispvm')), [4], 'ask target=@dispvm: offered as written');
   t.same([...new Set(find('qubes.Ask2', 'personal').map((e) => e.target))].sort(), ['@dispvm', 'dom0', 'vault']);
   t.same(lines(find('qubes.Ask2', 'work', '@default')), [3], '@default asked (default_target=vault)');
   t.same(lines(find('qubes.Ask2', 'work', 'vault')), [5], 'vault by target=');

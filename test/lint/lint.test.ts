@@ -403,7 +403,9 @@ t.test('ask default_target that can never be offered', async (t) => {
     ['@dispvm:default-dvm', '@dispvm:default-dvm'],
     ['@dispvm:default-dvm', '@dispvm'],
     ['@dispvm:default-dvm', '*'],
-    ['@dispvm:uuid:11111111-2222-3333-4444-555555555555', '@dispvm:uuid:11111111-2222-3333-4444-555555555555'],
+    // a rule's @dispvm:uuid:U is offered by its template's name
+    ['@dispvm:default-dvm', '@dispvm:uuid:11111111-2222-3333-4444-555555555555'],
+    ['@dispvm', '@dispvm:uuid:11111111-2222-3333-4444-555555555555'],
   ];
   for (const [dt, target] of adds)
     t.equal(never(`svc * work @default ask default_target=${dt}\nsvc * @anyvm ${target} allow`), null, `${target} can add ${dt}`);
@@ -415,13 +417,14 @@ t.test('ask default_target that can never be offered', async (t) => {
     ['dom0', 'vault'],
     ['dom0', '@type:AppVM'],
     ['@dispvm', 'vault'],
-    ['@dispvm', '@dispvm:uuid:11111111-2222-3333-4444-555555555555'],
     ['@dispvm:default-dvm', '@dispvm:alt-dvm'],
     ['@dispvm:default-dvm', 'vault'],
-    ['@dispvm:uuid:11111111-2222-3333-4444-555555555555', '@anyvm'],
   ];
   for (const [dt, target] of cannot)
     t.match(never(`svc * work @default ask default_target=${dt}\nsvc * @anyvm ${target} allow`), /^no allow or ask rule/, `${target} cannot add ${dt}`);
+  // choices are offered by name: a default spelled with a uuid never is one of them
+  for (const dt of ['uuid:11111111-2222-3333-4444-555555555555', '@dispvm:uuid:11111111-2222-3333-4444-555555555555'])
+    t.match(never(`svc * work @default ask default_target=${dt}\nsvc * @anyvm ${dt} allow`), /offered by name/, dt);
   t.match(never('svc * work @default ask default_target=vault\nsvc * @anyvm vault deny'), /^no allow or ask/, 'a deny adds nothing');
   t.match(never('svc * work @default ask default_target=vault\nsvc * personal vault allow'), /^no allow or ask/, 'another caller');
   t.equal(never('svc * work @default ask default_target=vault\nsvc * personal @default allow target=vault\nsvc * work @default allow target=vault'), null, 'target= adds');

@@ -100,6 +100,12 @@ t.test('qubes-policy-lint: output lines and exit codes', async (t) => {
   r = dropin(['-'], { '-': 'qubes.Foo * a b\rallow\nbad\r\n' });
   t.equal(r.out, '-:2: error: wrong number of fields\n');
   t.equal(dropin(['-'], { '-': '\ufeffqubes.Foo * a b allow\n' }).out, "-:1: error: service '\\ufeffqubes.Foo' contains invalid characters: ('\\ufeff',)\n", 'a BOM is part of the line');
+  // an empty target= / default_target=: the reference's linter reports it (it used to pass here)
+  r = dropin(['e.policy'], { 'e.policy': 'x * a b allow target=\nx * a b ask default_target=\n' });
+  t.equal(r.status, 1);
+  t.equal(r.out, 'e.policy:1: error: invalid empty redirect token\ne.policy:2: error: invalid empty redirect token\n');
+  r = dropin(['-i', 's'], { s: '$anyvm $anyvm allow,target=\n' });
+  t.equal(r.out, 's:1: error: invalid empty redirect token\n', 'the service-file format too');
 });
 
 t.test('qubes-policy-lint: directives, as the reference checks them without following includes', async (t) => {

@@ -531,6 +531,11 @@ t.test('src/parser/rule.ts', async (t) => {
       "'autostart' is '', but can be only 'yes' or 'no'",
       27,
     );
+    // an empty redirect is an error in Qubes (found by the differential tester: it used to load as "no redirect")
+    only(t, 'svc * @anyvm @anyvm allow target=', 'redirect-token', 'invalid empty redirect token', 27);
+    only(t, 'svc * @anyvm @anyvm ask default_target=', 'redirect-token', 'invalid empty redirect token', 25);
+    only(t, 'svc * @anyvm @anyvm ask target= default_target=work', 'redirect-token', 'invalid empty redirect token', 25);
+    t.throws(() => parseToken('', 'redirect'), new TokenError('invalid empty redirect token'));
     only(t, 'svc * @anyvm @anyvm allow target=*', 'redirect-token', "invalid redirect token: '*'", 27);
     only(t, 'svc * @anyvm @anyvm allow target=@anyvm', 'redirect-token', "invalid redirect token: '@anyvm'", 27);
     only(t, 'svc * @anyvm @anyvm allow target=@default', 'redirect-token', "invalid redirect token: '@default'", 27);

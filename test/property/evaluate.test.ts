@@ -24,9 +24,10 @@ t.test('regressions: counterexamples the properties shrank to', async (t) => {
     t.match(decide('svc.A * @anyvm @anyvm allow\n', '@adminvm', 'work', 'svc.A', { si }), { result: 'deny', kind: 'no-rule' }, 'nor a dom0 caller');
   });
 
-  t.test('(g) an ask with an empty target= offers just that empty name, as Qubes does (not from the other rules)', async (t) => {
-    const d = decide('svc.A * work @anyvm ask notify=yes target= autostart=yes\n', 'work', 'work', 'svc.A') as AskDecision;
-    t.match(d, { result: 'ask', targets: [''] });
+  t.test('(g) an empty target= is a syntax error, as in Qubes (found by the differential tester)', async (t) => {
+    const d = decide('svc.A * work @anyvm ask notify=yes target= autostart=yes\n', 'work', 'work', 'svc.A') as DenyDecision;
+    t.match(d, { result: 'deny', kind: 'load-error', rule: null });
+    t.match(d.reason, /50-test\.policy:1: invalid empty redirect token/);
   });
 
   t.test('(c) a fault in ask collection names the rule it happened in; rules appended after it keep the fault', async (t) => {

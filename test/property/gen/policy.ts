@@ -76,7 +76,7 @@ export const TARGET_TOKENS = [
 ] as const;
 export const REDIRECT_TOKENS = [
   ...NAMES, 'dom0', '@adminvm', `uuid:${ZERO_UUID}`, U('personal'), U('dvm-b'), '@dispvm', '@dispvm:dvm-a', '@dispvm:dvm-b',
-  `@dispvm:${U('dvm-b')}`, 'nobody', '',
+  `@dispvm:${U('dvm-b')}`, 'nobody',
 ] as const;
 
 const weighted = <T>(...pairs: [number, fc.Arbitrary<T>][]): fc.Arbitrary<T> =>
@@ -110,8 +110,8 @@ export const arbRule: fc.Arbitrary<RuleSpec> = fc
     const params: string[] = [];
     if (notify !== null) params.push(`notify=${notify}`);
     if (action !== 'deny') {
-      // allow @default needs target= (SPEC §3); a non-empty one, or the rule only ever denies
-      const r = action === 'allow' && target === '@default' && (redirect === null || redirect === '') ? 'work' : redirect;
+      // allow @default needs target= (SPEC §3)
+      const r = action === 'allow' && target === '@default' && redirect === null ? 'work' : redirect;
       if (r !== null) params.push(`target=${r}`);
       if (user !== null) params.push(`user=${user}`);
       if (autostart !== null) params.push(`autostart=${autostart}`);

@@ -58,6 +58,11 @@ export const arbRequest: fc.Arbitrary<Req> = fc
 export interface BadReq {
   req: Req;
   mentions: RegExp[];
+  /**
+   * The target itself is fine (the service or the requested source is
+   * not): the decision still reports it normalised, as Qubes does.
+   */
+  targetValid: boolean;
 }
 
 const long = 'x'.repeat(MAX_REQUEST_FIELD + 1);
@@ -83,7 +88,11 @@ export const arbBadRequest: fc.Arbitrary<BadReq> = fc
     ),
   )
   // the other fields valid, so the reason can only be the bad one
-  .map(([req, bad]) => ({ req: { ...req, target: 'work', service: 'svc.A', [bad.field]: bad.value }, mentions: bad.mentions }));
+  .map(([req, bad]) => ({
+    req: { ...req, target: 'work', service: 'svc.A', [bad.field]: bad.value },
+    mentions: bad.mentions,
+    targetValid: (bad.field === 'service' || bad.field === 'requestedSource') && bad.value.length <= MAX_REQUEST_FIELD,
+  }));
 
 /** A rule token a request can carry as it is (a name, a `uuid:` form, a dom0 spelling, `@default`, `@dispvm[:X]`). */
 function concrete(tok: string, asTarget: boolean): boolean {
