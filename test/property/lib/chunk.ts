@@ -14,6 +14,8 @@ export interface ChunkResult {
   ms: number;
   /** Counts a property list keeps of its own (e.g. the difftest's declared differences). */
   stats?: Record<string, number>;
+  /** With a failure: the inputs counted up to and including the first failing one (before shrinking). */
+  firstFailureAt?: number;
   failure: null | { category: string; message: string; seed: number; path: string; counterexample: string };
 }
 
@@ -29,7 +31,12 @@ export function chunkRunner(properties: readonly AnyProperty[], takeStats?: () =
     const def = properties.find((p) => p.id === id);
     if (def === undefined) throw new Error(`no property ${id}`);
     let inputs = 0;
+    let firstFailureAt: number | undefined;
     let last = performance.now();
+    const failed = (err: unknown): never => {
+      firstFailureAt ??= inputs;
+      throw err;
+    };
     const counted = {
       ...def,
       check: (x: unknown) => {
@@ -39,7 +46,12 @@ export function chunkRunner(properties: readonly AnyProperty[], takeStats?: () =
           tick();
         }
         inputs += def.inputs?.(x) ?? 1;
-        return def.check(x);
+        try {
+          const r = def.check(x);
+          return r instanceof Promise ? r.catch(failed) : r;
+        } catch (err) {
+          return failed(err);
+        }
       },
     };
     const t0 = performance.now();
@@ -52,6 +64,7 @@ export function chunkRunner(properties: readonly AnyProperty[], takeStats?: () =
     const stats = takeStats?.();
     const base = { id, runs: details.numRuns, inputs, ms, ...(stats ? { stats } : {}) };
     if (!details.failed) return { ...base, failure: null };
+    if (firstFailureAt !== undefined) Object.assign(base, { firstFailureAt });
     const err = details.errorInstance;
     const category = err instanceof Violation ? err.category : 'crash';
     const message = err instanceof Error ? (err instanceof Violation ? err.message : `${err.name}: ${err.message}\n${err.stack ?? ''}`) : String(err);
