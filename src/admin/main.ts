@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { DEFAULT_LEGACY_PATH } from '../parser/loader.js';
 import { MAX_FILE_SIZE } from '../parser/limits.js';
-import { fileSink, lineLogger, type Logger } from '../log.js';
+import { fileSink, lineLogger, type Logger, type Sink } from '../log.js';
 import { VERSION } from '../version.js';
 import { PolicyAdminException, PolicyAdminProtocolException } from './errors.js';
 import { handleCall, SERVICES, type AdminContext } from './services.js';
@@ -50,10 +50,24 @@ and durably, under an exclusive lock on the policy directory.
 exit status: 0 done, 1 refused (ClassName message on stderr), 2 internal error
 `;
 
-/** A logger for one call: appends to the log file (stderr if it cannot). */
-export function adminLogger(env: NodeJS.ProcessEnv): { log: Logger; file: string } {
+/**
+ * A logger for one call: appends to the log file; a line the file does not
+ * take goes to `fallback` (default: stderr, with its time).
+ */
+export function adminLogger(env: NodeJS.ProcessEnv, fallback?: Sink): { log: Logger; file: string } {
   const file = env['QREXEC_POLICY_ADMIN_LOG'] || DEFAULT_ADMIN_LOG;
-  return { log: lineLogger('info', [fileSink(file)]), file };
+  const toFile = fileSink(file);
+  const sink: Sink =
+    fallback === undefined
+      ? toFile
+      : (level, line) => {
+          try {
+            fs.appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
+          } catch {
+            fallback(level, line);
+          }
+        };
+  return { log: lineLogger('info', [sink]), file };
 }
 
 /**
@@ -139,13 +153,17 @@ export async function adminMain(argv: readonly string[], env: NodeJS.ProcessEnv,
     io.err(`qubes-policy-admin: QREXEC_SERVICE_FULL_NAME is not set: qrexec runs this for ${SERVICES.join(', ')} (see --help)\n`);
     return 2;
   }
-  const { log, file } = adminLogger(env);
+  // stderr is the refusal channel, whose first word clients read: a log line
+  // the log file does not take (a dom0 without /var/log/qubes) comes after the reply
+  const unlogged: string[] = [];
+  const { log, file } = adminLogger(env, (_level, line) => void unlogged.push(line));
   const bytes = io.readStdin(MAX_PAYLOAD + 1);
   const ctx = adminContext(env, { beforeRename: failpoint(env, io) });
   const r = await serveCall(ctx, fullName, env['QREXEC_REMOTE_DOMAIN'] || '(unknown caller)', bytes.length > MAX_PAYLOAD ? null : bytes, log, file);
   if (r.stdout.length) io.out(r.stdout);
   // no line end: Qubes' client takes everything after the class name as the message
   if (r.stderr) io.err(r.stderr);
+  if (unlogged.length) io.err(`${r.stderr ? '\n' : ''}qubes-policy-admin: cannot write ${file}; the log line was: ${unlogged.join('; ')}\n`);
   return r.status;
 }
 

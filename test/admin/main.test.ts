@@ -89,6 +89,20 @@ t.test('adminMain: one call from the environment; a refusal is one line without 
   t.equal(fs.readFileSync(path.join(env.QREXEC_POLICY_DIR, '30-user.policy'), 'utf8'), 'qubes.Gpg * work vault allow\n');
 });
 
+t.test('a log file that cannot be written: the line comes after the reply, never before it', async (t) => {
+  const dir = t.testdir({ 'policy.d': { '30-user.policy': '' }, legacy: {} });
+  const env = { QREXEC_POLICY_DIR: path.join(dir, 'policy.d'), QREXEC_POLICY_LEGACY_DIR: path.join(dir, 'legacy'), QREXEC_POLICY_ADMIN_LOG: path.join(dir, 'no/such/dir/log'), QREXEC_REMOTE_DOMAIN: 'mgmt' };
+  const r = io(Buffer.from('new\n'));
+  t.equal(await adminMain([], { ...env, QREXEC_SERVICE_FULL_NAME: 'policy.Replace+30-user' }, r.io), 1);
+  t.equal(
+    r.err,
+    `PolicyAdminTokenException 30-user exists, but the token is 'new'\nqubes-policy-admin: cannot write ${env.QREXEC_POLICY_ADMIN_LOG}; the log line was: warning: policy.Replace+30-user (mgmt): refused: PolicyAdminTokenException 30-user exists, but the token is 'new'\n`,
+  );
+  const ok = io();
+  t.equal(await adminMain([], { ...env, QREXEC_SERVICE_FULL_NAME: 'policy.List' }, ok.io), 0);
+  t.same([ok.out, ok.err], ['30-user\n', `qubes-policy-admin: cannot write ${env.QREXEC_POLICY_ADMIN_LOG}; the log line was: policy.List (mgmt): 1 files\n`]);
+});
+
 t.test('the defaults: Qubes\' paths', async (t) => {
   const { adminContext, adminLogger, DEFAULT_ADMIN_LOG, DEFAULT_POLICY_DIR } = await import('../../src/admin/main.js');
   t.match(adminContext({}), { policyDir: DEFAULT_POLICY_DIR, legacyDir: '/etc/qubes-rpc/policy' });

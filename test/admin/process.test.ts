@@ -207,6 +207,19 @@ if (!fs.existsSync(BIN)) {
     t.same(everything(d), ['30-user.policy'], 'and the leftover is gone');
   });
 
+  t.test('GetFiles and policy.Eval through the real program', async (t) => {
+    const d = dirs(t, { '30-user.policy': 'qubes.Gpg * work vault allow\n!include include/more\n', include: { more: 'qubes.Gpg * @anyvm @anyvm deny\n' } });
+    const si = path.join(path.dirname(d.policy), 'si.json');
+    fs.writeFileSync(si, JSON.stringify({ domains: { dom0: { type: 'AdminVM' }, work: { type: 'AppVM', uuid: '11111111-1111-4111-8111-111111111111' }, vault: { type: 'AppVM', uuid: '33333333-3333-4333-8333-333333333333' } } }));
+    const [files, ev] = await Promise.all([
+      admin(d, 'policy.GetFiles+qubes.Gpg'),
+      admin(d, 'policy.Eval', 'work vault qubes.Gpg\n', { QREXEC_POLICY_SYSTEM_INFO: si }),
+    ]);
+    t.same([files.status, files.stdout, files.stderr], [0, '30-user\ninclude/more\n', '']);
+    t.equal(ev.status, 0);
+    t.match(JSON.parse(ev.stdout), { result: 'allow', target: 'vault', rule: { file: file(d, '30-user.policy'), line: 1 } });
+  });
+
   t.test('an unusable policy directory is an internal error (exit 2); the caller is told where to look', async (t) => {
     const d = dirs(t);
     const gone = { ...d, policy: path.join(d.policy, 'missing') };
