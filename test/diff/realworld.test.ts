@@ -12,7 +12,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPolicySet, type Policy } from '../../src/policy/policy.js';
+import { loadPolicySet, Policy } from '../../src/policy/policy.js';
+import { PolicyLoader } from '../../src/parser/loader.js';
+import { nodeFileSource } from '../../src/parser/file-source.js';
+import { overlayFileSource } from '../../src/admin/overlay.js';
 import { readSystemInfoFile } from '../../src/cli/sources.js';
 import { diffPolicies } from '../../src/diff/compare.js';
 import { changeJson } from '../../src/diff/render.js';
@@ -74,19 +77,25 @@ if (!fs.existsSync(TREES)) {
       t.same([self.changes.length, self.evaluated], [0, 0], 'against itself: nothing, and nothing evaluated');
 
       // one rule changed: the first allow that decides something in this system becomes a deny
-      let chosen: { file: string; index: number; copy: string; after: Policy } | null = null;
+      // (looked for in memory; the chosen copy is then written for the processes)
+      let chosen: { file: string; index: number; text: string } | null = null;
       for (const [file, index, text] of rules(policyDir, /\sallow(\s|$)/)) {
-        const copy = copyWith(policyDir, file, index, text.replace(/\sallow(\s.*)?$/, ' deny'));
-        const after = loadPolicySet({ paths: [copy], legacyPath: legacy });
-        if (after.error === null && diffPolicies(before, after, si).changes.length > 0) {
-          chosen = { file, index, copy, after };
+        const p = path.join(policyDir, file);
+        const lines = fs.readFileSync(p, 'utf8').split('\n');
+        lines[index] = text.replace(/\sallow(\s.*)?$/, ' deny');
+        const loader = new PolicyLoader({ fs: overlayFileSource(nodeFileSource, [[p, lines.join('\n')]]), legacyPath: legacy });
+        loader.loadDirs([policyDir]);
+        const { rules: rs, errors, ...rest } = loader.result;
+        if (errors.length === 0 && diffPolicies(before, new Policy(rs, errors, rest), si).changes.length > 0) {
+          chosen = { file, index, text: lines[index]! };
           break;
         }
-        fs.rmSync(copy, { recursive: true, force: true });
       }
       if (chosen === null) throw new Error(`${name}: no allow rule whose change matters`);
-      const { file, index, copy, after } = chosen;
+      const { file, index } = chosen;
+      const copy = copyWith(policyDir, file, index, chosen.text);
       t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
+      const after = loadPolicySet({ paths: [copy], legacyPath: legacy });
 
       const result = diffPolicies(before, after, si);
       const oracle = bruteForceDiff(before, after, si);
