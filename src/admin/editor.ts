@@ -124,7 +124,7 @@ function findingKey(d: Diagnostic): string {
   return JSON.stringify([d.file, d.line, d.column, d.rule, d.message]);
 }
 
-export interface Review {
+interface Review {
   /** Lines to show: findings, then what the edit changes. */
   report: string;
   /** The edit cannot be saved (errors). */
@@ -136,7 +136,7 @@ export interface Review {
  * edited file, and elsewhere only what the edit brought (a rule it
  * shadows). Then the requests whose decision the edit changes.
  */
-export function review(view: View, text: string, si: SystemInfo | null): Review {
+function review(view: View, text: string, si: SystemInfo | null): Review {
   const after = overlayFileSource(view.fs, [[view.file, text]]);
   const lintOf = (fs: FileSource) =>
     lint([{ kind: 'dirs', dirs: view.dirs }], { fs, legacyPath: view.legacyDir, legacyDefault: false, systemInfo: si, cwd: view.policyDir }).diagnostics;
