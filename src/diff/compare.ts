@@ -28,7 +28,8 @@ import { sortedAskTargets } from '../policy/ask.js';
 import type { Decision } from '../policy/decision.js';
 import { EvaluationFault, matchesServiceArgument, matchesSource, matchesTarget } from '../policy/match.js';
 import type { Policy, RuleSet } from '../policy/policy.js';
-import { parseRequest, splitServiceArg, type Request } from '../policy/request.js';
+import { parseRequest, splitServiceArg, type Request, type Source } from '../policy/request.js';
+import type { Token } from '../parser/tokens.js';
 import type { SystemInfo } from '../policy/system-info.js';
 import { ruleMentions, serviceEntries, sourcesOf, targetsOf, type Mentions, type ServiceEntry } from '../list/axes.js';
 import { sameOutcome, type Side } from './outcome.js';
@@ -118,9 +119,17 @@ function candidatesKey(rules: readonly Rule[]): string {
  * in order. Matching a known caller never faults (only an unknown caller
  * compared with a `uuid:` form does), and every caller of the space is a qube.
  */
-function callerRules(rules: readonly Rule[], req: Request): Rule[] {
-  return rules.filter((r) => matchesServiceArgument(r, req) && matchesSource(r.source, req.source));
+function callerRules(rules: readonly Rule[], req: Request, si: SystemInfo): Rule[] {
+  return rules.filter((r) => matchesServiceArgument(r, req) && sourceMatches(r.source, req.source, si));
 }
+
+/**
+ * matchesSource, given the system info: main's matching (a6fca80, "Match,
+ * expand and verify values the way Qubes does") takes it as a third
+ * argument; this branch's ignores it. Either way this is the evaluator's own
+ * source test.
+ */
+const sourceMatches = matchesSource as (tok: Token, src: Source, si: SystemInfo) => boolean;
 
 function callerRuleSet(rules: readonly Rule[]): RuleSet {
   return { error: null, candidates: () => rules };
@@ -237,8 +246,8 @@ export function diffPolicies(before: Policy, after: Policy, si: SystemInfo, spac
       const probe = parseRequest({ source, target: '@default', service: entry.request }, si);
       // a caller or service no request may name (too long): every request is denied alike
       if (!probe.ok) continue;
-      const oldRules = callerRules(oldAll, probe.request);
-      const newRules = callerRules(newAll, probe.request);
+      const oldRules = callerRules(oldAll, probe.request, si);
+      const newRules = callerRules(newAll, probe.request, si);
       if (sameKeys(oldRules, newRules)) continue;
       // the evaluator over just the caller's rules: the same decisions (see above), fewer rules to walk
       sides.newCaller();
