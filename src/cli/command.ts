@@ -10,6 +10,10 @@ export interface SubCommand {
   /** yargs command string, e.g. `lint [paths..]`. */
   command: string;
   describe: string;
+  /** The usage line of the command run on its own (standalone.ts); default `usage: NAME [options]`. */
+  usage?: string;
+  /** Run on its own, how many words (in `_`) it takes besides options; default none. */
+  positionals?: number;
   // yargs builders return differently typed Argv values; the umbrella only chains them
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   builder: (y: Argv) => Argv<any>;

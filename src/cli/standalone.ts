@@ -13,20 +13,23 @@ import { rejectRepeatedOptions } from './options.js';
 class UsageError extends Error {}
 
 export async function standaloneMain(name: string, sub: SubCommand, argv: readonly string[], io: Io): Promise<number> {
-  const parser = sub
-    .builder(
-      yargs([...argv])
-        .scriptName(name)
-        .usage(`usage: $0 [options]\n\n${sub.describe}`)
-        .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': true })
-        // printed by this function, so that the command never runs after them
-        .help(false)
-        .version(false)
-        .option('help', { alias: 'h', type: 'boolean', describe: 'show this help' })
-        .option('version', { type: 'boolean', describe: 'show the version' }),
-    )
-    .strict()
-    .check((a) => rejectRepeatedOptions(a, parser))
+  const built = sub.builder(
+    yargs([...argv])
+      .scriptName(name)
+      .usage(`${sub.usage ?? 'usage: $0 [options]'}\n\n${sub.describe}`)
+      .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': true })
+      // printed by this function, so that the command never runs after them
+      .help(false)
+      .version(false)
+      .option('help', { alias: 'h', type: 'boolean', describe: 'show this help' })
+      .option('version', { type: 'boolean', describe: 'show the version' }),
+  );
+  // strict mode rejects unknown options and stray arguments; a command that takes words counts them itself
+  const parser = (sub.positionals ? built.strictOptions() : built.strict())
+    .check((a) => {
+      if (sub.positionals && a._.length > sub.positionals) throw new Error(`unexpected argument ${JSON.stringify(String(a._[sub.positionals]))}`);
+      return rejectRepeatedOptions(a, parser);
+    })
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       // yargs gives no message only for an error thrown by a command handler, and this parser runs none
@@ -37,7 +40,6 @@ export async function standaloneMain(name: string, sub: SubCommand, argv: readon
     .exitProcess(false);
   let a: Record<string, unknown>;
   try {
-    // strict mode rejects unknown options and stray arguments
     a = (await parser.parseAsync()) as Record<string, unknown>;
   } catch (err) {
     expected(err, UsageError);

@@ -7,5 +7,6 @@ import { command as graph } from './graph.js';
 import { command as convert } from './convert.js';
 import { command as daemon } from './daemon.js';
 import { command as fmt } from './fmt.js';
+import { command as diff } from './diff.js';
 
-export const SUBCOMMANDS: readonly SubCommand[] = [list, lint, test, graph, convert, daemon, fmt];
+export const SUBCOMMANDS: readonly SubCommand[] = [list, lint, test, graph, convert, daemon, fmt, diff];

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+import { command } from '../cli/commands/qrexec-policy-restore.js';
+import { defaultIo } from '../cli/eval-cmd.js';
+import { runMain } from '../cli/run.js';
+import { standaloneMain } from '../cli/standalone.js';
+
+runMain('qrexec-policy-restore', () => standaloneMain('qrexec-policy-restore', command, process.argv.slice(2), defaultIo()));

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+import { command } from '../cli/commands/qubes-policy-editor.js';
+import { defaultIo } from '../cli/eval-cmd.js';
+import { runMain } from '../cli/run.js';
+import { standaloneMain } from '../cli/standalone.js';
+
+runMain('qubes-policy-editor', () => standaloneMain('qubes-policy-editor', command, process.argv.slice(2), defaultIo()));
