@@ -93,6 +93,8 @@ export class Oracle {
       if (reply.fatal !== undefined) waiter.reject(new OracleError(`the oracle failed on a case:\n${reply.fatal}`));
       else waiter.resolve(reply);
     });
+    // a dead oracle is reported on the next ask (through 'exit'), not by an unhandled stream error
+    this.child.stdin.on('error', () => {});
     this.child.on('exit', (code, signal) => {
       this.dead = new OracleError(`the oracle exited (${signal ?? code}): ${this.stderr.trim() || 'no message'}`);
       for (const w of this.pending.splice(0)) w.reject(this.dead);

@@ -68,15 +68,15 @@ function repoRoot(): string {
   return process.env['QREXEC_POLICY_ROOT'] ?? process.cwd();
 }
 
-function run(argv: string[], stdin = ''): Promise<ExecOutcome> {
+function run(argv: string[]): Promise<ExecOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'ignore'] });
+    // no stdin pipe: a child that dies at once must not leave an EPIPE to crash the worker
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (s: string) => (stdout += s));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), stdout }));
-    child.stdin.end(stdin);
   });
 }
 
