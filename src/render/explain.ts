@@ -40,9 +40,9 @@ function describeSourceMismatch(tok: Token, req: Request): string {
     case 'qube':
       return `${who} is not ${tok.text}`;
     case 'tag':
-      return src.qube ? `${who} has no tag ${tok.tag}` : `${who} is not a known qube, so it has no tags`;
     case 'type':
-      return src.qube ? `${who} is of type ${src.qube.type}, not ${tok.type}` : `${who} is not a known qube`;
+      if (src.qube === null) return unnamed(who, tok);
+      return tok.kind === 'tag' ? `${who} has no tag ${tok.tag}` : `${who} is of type ${src.qube.type}, not ${tok.type}`;
     case 'dispvm-template':
     case 'dispvm-tag':
       return `${tok.text} never matches a caller (a running disposable calls under its own name)`;
@@ -50,6 +50,12 @@ function describeSourceMismatch(tok: Token, req: Request): string {
     default:
       return `${tok.text} does not match ${who}`;
   }
+}
+
+/** Why a @tag:/@type: token cannot match a value that is no name or uuid: of a listed qube. */
+function unnamed(value: string, tok: Token): string {
+  if (value.startsWith('@')) return `${value} names no qube (only names and uuid: forms do), so ${tok.text} never matches it, as in Qubes`;
+  return `${value} is not a known qube, so ${tok.text} never matches it`;
 }
 
 function describeTarget(v: TargetValue): string {
@@ -71,9 +77,10 @@ function describeTargetMismatch(tok: Token, req: Request): string {
     case 'qube':
       return `${what} is not ${tok.text}`;
     case 'tag':
-      return `${what} has no tag ${tok.tag}`;
     case 'type':
-      return `${what} is not of type ${tok.type}`;
+      // a key of the system info: a qube, or dom0 spelled by name or zero uuid
+      if (v.kind !== 'qube' && !(v.kind === 'dom0' && v.text !== '@adminvm')) return unnamed(v.text, tok);
+      return tok.kind === 'tag' ? `${what} has no tag ${tok.tag}` : `${what} is not of type ${tok.type}`;
     case 'dispvm-template':
       if (v.kind === 'dispvm') {
         // without a default template, matching has already stopped with a fault

@@ -386,8 +386,8 @@ t.test('explain', async (t) => {
     t.ok(dom0.includes('      source: @dispvm:default-dvm never matches a caller (a running disposable calls under its own name)\n'));
     t.ok(dom0.includes('      source: @dispvm:@tag:dvm never matches a caller (a running disposable calls under its own name)\n'));
     const ghost = run({ source: 'ghost', target: 'personal' }, {}, memPolicy({ '10-a.policy': p.rules.slice(1).map((r) => r.text).join('\n') })).text;
-    t.ok(ghost.includes('      source: ghost is not a known qube, so it has no tags\n'));
-    t.ok(ghost.includes('      source: ghost is not a known qube\n'));
+    t.ok(ghost.includes('      source: ghost is not a known qube, so @tag:work never matches it\n'));
+    t.ok(ghost.includes('      source: ghost is not a known qube, so @type:TemplateVM never matches it\n'));
     t.ok(ghost.includes('      source: ghost is not dom0\n'));
   });
 
@@ -453,6 +453,23 @@ t.test('explain', async (t) => {
     t.equal(mismatchReason(ok!, r.request, si), 'matches');
     t.match(mismatchReason(faulty2!, b.request, siBroken), /^cannot be evaluated: default_dispvm ghost-dvm/);
     t.equal(ruleLocation(ok!), `${POLICY_DIR}/10-a.policy:3`);
+  });
+
+  t.test('tags and types against values that name no qube', async (t) => {
+    const p = memPolicy({ '10-a.policy': 'svc * @anyvm @type:AdminVM allow\nsvc * @tag:work @anyvm allow\nsvc * @type:AppVM @tag:work allow\n' });
+    const [type, tag, both] = p.rules;
+    const req = (source: string, target: string) => {
+      const q = parseRequest({ source, target, service: 'svc' }, si);
+      if (!q.ok) throw new Error(q.reason);
+      return q.request;
+    };
+    t.equal(mismatchReason(type!, req('work', '@adminvm'), si), 'target: @adminvm names no qube (only names and uuid: forms do), so @type:AdminVM never matches it, as in Qubes');
+    t.equal(mismatchReason(type!, req('work', 'personal'), si), 'target: personal is not of type AdminVM');
+    t.equal(mismatchReason(both!, req('work', '@dispvm'), si), 'target: @dispvm names no qube (only names and uuid: forms do), so @tag:work never matches it, as in Qubes');
+    t.equal(mismatchReason(both!, req('work', ''), si), 'target: @default names no qube (only names and uuid: forms do), so @tag:work never matches it, as in Qubes');
+    t.equal(mismatchReason(tag!, req('@adminvm', 'work'), si), 'source: @adminvm names no qube (only names and uuid: forms do), so @tag:work never matches it, as in Qubes');
+    t.equal(mismatchReason(tag!, req('ghost', 'work'), si), 'source: ghost is not a known qube, so @tag:work never matches it');
+    t.equal(mismatchReason(tag!, req('personal', 'work'), si), 'source: personal has no tag work');
   });
 });
 
