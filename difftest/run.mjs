@@ -26,55 +26,35 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleEntry, runPool, workerMain } from '../scripts/lib/property-pool.mjs';
+import { makeUsage, parseOptions } from '../scripts/lib/runner-args.mjs';
 import { MUTATIONS, mutationPlugin } from './mutations.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 process.env['QREXEC_POLICY_ROOT'] ??= ROOT;
 
-function usage(msg) {
-  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(2, 5).map((l) => l.replace(/^ \* ?/, '')).join('\n') + '\n';
-  if (msg === undefined) {
-    process.stdout.write(text);
-    process.exit(0);
-  }
-  process.stderr.write(`difftest: ${msg}\n${text}`);
-  process.exit(2);
-}
+const usage = makeUsage(import.meta.url, 'difftest', 5);
 
 function parseArgs(argv) {
-  const o = {
-    reference: process.env['QREXEC_REFERENCE'] ?? null, requests: 10_000, processRequests: null, seed: Date.now() % 2 ** 31,
+  const defaults = {
+    reference: process.env['QREXEC_REFERENCE'] || null, requests: 10_000, processRequests: null, seed: Date.now() % 2 ** 31,
     jobs: Math.max(1, Math.min(2, os.availableParallelism())), only: null, timeLimit: 0, inject: null, report: null, replay: null,
     list: false, python: process.env['QREXEC_PYTHON'] ?? 'python3', hangTimeout: 300,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = () => inline ?? argv[++i] ?? usage(`${name} needs a value`);
-    const num = (min) => {
-      const v = value();
-      if (!/^[0-9]+$/.test(v) || Number(v) < min) usage(`${name} needs a whole number of at least ${min}, not ${v}`);
-      return Number(v);
-    };
-    switch (name) {
-      case '--reference': o.reference = value(); break;
-      case '--requests': o.requests = num(0); break;
-      case '--process-requests': o.processRequests = num(0); break;
-      case '--seed': o.seed = num(0); break;
-      case '--jobs': o.jobs = num(1); break;
-      case '--only': o.only = value().split(','); break;
-      case '--time-limit': o.timeLimit = num(0); break;
-      case '--inject': o.inject = value(); break;
-      case '--report': o.report = value(); break;
-      case '--replay': o.replay = value(); break;
-      case '--python': o.python = value(); break;
-      case '--hang-timeout': o.hangTimeout = num(1); break;
-      case '--list': o.list = true; break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown option ${a}`);
-    }
-  }
-  return o;
+  return parseOptions(argv, defaults, {
+    '--reference': ['reference', 'string'],
+    '--requests': ['requests', 0],
+    '--process-requests': ['processRequests', 0],
+    '--seed': ['seed', 0],
+    '--jobs': ['jobs', 1],
+    '--only': ['only', 'list'],
+    '--time-limit': ['timeLimit', 0],
+    '--inject': ['inject', 'string'],
+    '--report': ['report', 'string'],
+    '--replay': ['replay', 'string'],
+    '--python': ['python', 'string'],
+    '--hang-timeout': ['hangTimeout', 1],
+    '--list': ['list', 'flag'],
+  }, usage);
 }
 
 const CASES_PER_CHUNK = { inProcess: 25, processes: 2 };

@@ -22,49 +22,28 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { bundleEntry, runPool, workerMain } from '../scripts/lib/property-pool.mjs';
+import { makeUsage, parseOptions } from '../scripts/lib/runner-args.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // the bundle runs from a temporary directory: tell it where the repository (dist/bin, package.json) is
 process.env['QREXEC_POLICY_ROOT'] ??= ROOT;
 
-/** The usage lines at the top of this file; on stdout for --help, else with the problem on stderr (exit 2). */
-function usage(msg) {
-  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(2, 5).map((l) => l.replace(/^ \* ?/, '')).join('\n') + '\n';
-  if (msg === undefined) {
-    process.stdout.write(text);
-    process.exit(0);
-  }
-  process.stderr.write(`fuzz: ${msg}\n${text}`);
-  process.exit(2);
-}
+const usage = makeUsage(import.meta.url, 'fuzz', 5);
 
 function parseArgs(argv) {
-  const o = { iterations: 10_000, jobs: Math.max(1, Math.min(2, os.availableParallelism())), seed: Date.now() % 2 ** 31, only: null, timeLimit: 0, processSample: null, hangTimeout: 120, report: null, list: false, replay: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = () => inline ?? argv[++i] ?? usage(`${name} needs a value`);
-    const num = (min) => {
-      const v = value();
-      if (!/^[0-9]+$/.test(v) || Number(v) < min) usage(`${name} needs a whole number of at least ${min}, not ${v}`);
-      return Number(v);
-    };
-    switch (name) {
-      case '--iterations': o.iterations = num(1); break;
-      case '--jobs': o.jobs = num(1); break;
-      case '--seed': o.seed = num(0); break;
-      case '--only': o.only = value().split(','); break;
-      case '--time-limit': o.timeLimit = num(0); break;
-      case '--process-sample': o.processSample = num(0); break;
-      case '--hang-timeout': o.hangTimeout = num(1); break;
-      case '--report': o.report = value(); break;
-      case '--replay': o.replay = value(); break;
-      case '--list': o.list = true; break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown option ${a}`);
-    }
-  }
-  return o;
+  const defaults = { iterations: 10_000, jobs: Math.max(1, Math.min(2, os.availableParallelism())), seed: Date.now() % 2 ** 31, only: null, timeLimit: 0, processSample: null, hangTimeout: 120, report: null, list: false, replay: null };
+  return parseOptions(argv, defaults, {
+    '--iterations': ['iterations', 1],
+    '--jobs': ['jobs', 1],
+    '--seed': ['seed', 0],
+    '--only': ['only', 'list'],
+    '--time-limit': ['timeLimit', 0],
+    '--process-sample': ['processSample', 0],
+    '--hang-timeout': ['hangTimeout', 1],
+    '--report': ['report', 'string'],
+    '--replay': ['replay', 'string'],
+    '--list': ['list', 'flag'],
+  }, usage);
 }
 
 /** Runs per property: N shared out by weight; process-spawning properties capped. */
