@@ -101,6 +101,7 @@ t.test('file-source.ts and errors.ts', async (t) => {
     t.equal(r('deeplink/../missing/y'), `${dir}/sub/missing/y`, 'missing parts after the link target stay as text');
     t.equal(r('missing/../deeplink/z'), `${dir}/sub/deeper/z`, 'a link after a missing part is still followed');
     t.equal(r('dangling/../q'), `${dir}/q`, 'a dangling link resolves to its (missing) target first');
+    t.equal(r('dangling/../dangling/../q'), `${dir}/q`, 'a link met a second time resolves as the first time');
     t.equal(r('deeplink/./../../x'), `${dir}/x`);
     t.equal(r('abs/tmp/../nonexistent-xyz'), '/nonexistent-xyz', 'an absolute link target');
     // a loop: Python raises; we give a path that does not exist, which every caller then refuses
