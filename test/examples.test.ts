@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LegacyPolicy, loadPolicySet, type RuleSet } from '../src/policy/policy.js';
-import { readSystemInfoFile } from '../src/cli/sources.js';
+import { readSystemInfoFile } from '../src/io/sources.js';
 import { evaluate } from '../src/policy/evaluate.js';
 import type { Decision } from '../src/policy/decision.js';
 import type { Token } from '../src/parser/tokens.js';

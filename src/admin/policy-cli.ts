@@ -9,7 +9,7 @@
  * stderr that they overwrite whatever is there.
  */
 import * as fs from 'node:fs';
-import type { Io } from '../cli/eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { callProblem, chooseTransport, describeProblem, PolicyClient } from './client.js';
 import { expected } from '../errors.js';
 import { isValidName, type Area } from './names.js';

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Io } from '../cli/eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { expected } from '../errors.js';
 import { byteCompare } from '../parser/text.js';
 import { POLICY_SUFFIX } from '../parser/loader.js';

@@ -11,7 +11,7 @@ import { SystemInfoError } from '../policy/system-info.js';
 import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type Logger, type Sink } from '../log.js';
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from './sources.js';
+import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
 
 export const EXEC_USAGE = `usage: qrexec-policy-exec [options] SOURCE TARGET SERVICE[+ARG]
        qrexec-policy-exec [options] DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT

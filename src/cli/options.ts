@@ -4,7 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import { isLevel } from '../log.js';
-import type { SourceOptions } from './sources.js';
+import type { SourceOptions } from '../io/sources.js';
 
 export function policyOptions<T>(y: Argv<T>) {
   return y

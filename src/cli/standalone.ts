@@ -6,7 +6,7 @@
 import yargs from 'yargs';
 import { expected } from '../errors.js';
 import type { SubCommand } from './command.js';
-import type { Io } from './eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { VERSION } from '../version.js';
 import { rejectRepeatedOptions } from './options.js';
 

@@ -5,15 +5,12 @@
  */
 import { expected } from '../errors.js';
 import yargs from 'yargs';
-import { explain } from '../render/explain.js';
-import { SystemInfoError } from '../policy/system-info.js';
-import type { Level } from '../log.js';
 import { VERSION } from '../version.js';
+import { defaultIo, type Io } from '../io/io.js';
 import { execMain, parseExecArgs, UsageError } from './exec-main.js';
-import { defaultIo, evalStatus, runEval, type Io } from './eval-cmd.js';
-import { obtainSystemInfo, openRuleSet } from './sources.js';
-import { policyOptions, rejectRepeatedOptions, requestPositionals, requestWords, sourceOptions, type RequestWords } from './options.js';
-import { SUBCOMMANDS } from './commands/index.js';
+import { rejectRepeatedOptions } from './options.js';
+import { DECISION_COMMANDS, TOOL_COMMANDS } from './commands/index.js';
+import type { SubCommand } from './command.js';
 
 /** Is this argv the R4.0 per-call form (first non-option argument is a decimal number)? */
 export function isR40Form(argv: readonly string[]): boolean {
@@ -48,69 +45,13 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
     .scriptName('qrexec-policy')
     .usage('$0 <command> [options]\n\nQubes OS qrexec policy: evaluate, explain and check policy.')
     // qube names like 12 stay strings; --path takes one value per use (not greedy)
-    .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': false })
-    .command(
-      'eval [source] [target] [service]',
-      'decide one request (or many with --batch)',
-      (y) =>
-        requestPositionals(policyOptions(y), false)
-          .usage('$0 eval [options] [--] SOURCE TARGET SERVICE[+ARG]\n$0 eval --json [options] --batch FILE|-\n\ndecide one request (or many with --batch)')
-          .option('json', { type: 'boolean', describe: 'print the decision as one JSON object' })
-          .option('batch', { type: 'string', describe: 'evaluate one JSON request per line of FILE (- for stdin)' })
-          .check((a) => {
-            if (a.batch !== undefined) return true;
-            const w = requestWords(a);
-            if (w.source === undefined || w.target === undefined || w.service === undefined)
-              throw new Error('eval needs SOURCE TARGET SERVICE[+ARG] (or --batch FILE)');
-            return true;
-          })
-          .epilog('exit status: 0 allow, 1 deny, 3 ask, 2 usage error'),
-      async (a) => {
-        const { source, target, service } = requestWords(a);
-        status = await runEval(
-          {
-            ...sourceOptions(a),
-            source,
-            target,
-            service,
-            json: a.json,
-            assumeYesForAsk: a.assumeYesForAsk,
-            requestedSource: a.requestedSource,
-            batch: a.batch,
-            logLevel: a.logLevel as Level,
-          },
-          io,
-        );
-      },
-    )
-    .command(
-      'explain [source] [target] [service]',
-      'show which rule decides a request, and why the earlier ones did not',
-      (y) =>
-        requestPositionals(policyOptions(y), true)
-          .usage('$0 explain [options] [--] SOURCE TARGET SERVICE[+ARG]\n\nshow which rule decides a request, and why the earlier ones did not')
-          .option('all', { type: 'boolean', describe: 'list every rule passed over (default: the first 50)' })
-          .epilog('exit status: as for eval (0 allow, 1 deny, 3 ask, 2 usage error)'),
-      async (a) => {
-        const { source, target, service } = requestWords(a) as Required<RequestWords>;
-        try {
-          const si = await obtainSystemInfo(sourceOptions(a), io.env);
-          const { text, decision } = explain(
-            openRuleSet(sourceOptions(a)),
-            si,
-            { source, target, service, requestedSource: a.requestedSource ?? null },
-            { assumeYesForAsk: !!a.assumeYesForAsk, all: !!a.all },
-          );
-          io.out(text);
-          status = evalStatus(decision);
-        } catch (err) {
-          expected(err, SystemInfoError);
-          io.err(`qrexec-policy explain: ${err.message}\n`);
-          status = 1;
-        }
-      },
-    )
-    .command(
+    .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': false });
+  const register = (sub: SubCommand) =>
+    parser.command(sub.command, sub.describe, sub.builder, async (a) => {
+      status = await sub.handler(a as Record<string, unknown>, io);
+    });
+  DECISION_COMMANDS.forEach(register);
+  parser.command(
       'exec',
       'the qrexec-policy-exec per-call interface (see qrexec-policy-exec --help)',
       (y) => y.help(false).strict(false),
@@ -118,11 +59,7 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
         status = await execMain(argv.slice(argv.indexOf('exec') + 1), { version: VERSION });
       },
     );
-  for (const sub of SUBCOMMANDS) {
-    parser.command(sub.command, sub.describe, sub.builder, async (a) => {
-      status = await sub.handler(a as Record<string, unknown>, io);
-    });
-  }
+  TOOL_COMMANDS.forEach(register);
   parser
     .check((a) => rejectRepeatedOptions(a, parser))
     .demandCommand(1, 'a command is required')

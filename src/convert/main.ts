@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { nodeFileSource } from '../parser/file-source.js';
 import { DEFAULT_LEGACY_PATH, isValidPolicyFileName, looksLikePolicyFile } from '../parser/loader.js';
 import { ruleWhere } from '../parser/rule.js';
-import type { Io } from '../cli/eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { loadLegacyDir } from './load.js';
 import { renderConverted } from './render.js';
 import { verifyConverted } from './verify.js';

@@ -7,7 +7,7 @@
 import { expected } from '../errors.js';
 import { loadPolicySet, type Policy } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
-import { obtainSystemInfo, readSystemInfoFile } from '../cli/sources.js';
+import { obtainSystemInfo, readSystemInfoFile } from '../io/sources.js';
 import { ReloadingCache } from './cache.js';
 import type { NoteTransition } from './health.js';
 import { fileSpecs, treeSpecs, type WatchSpec } from './watch.js';

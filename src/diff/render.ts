@@ -5,7 +5,7 @@
  */
 import type { Rule } from '../parser/rule.js';
 import { byteCompare } from '../parser/text.js';
-import { ruleDisplay, ruleLocation } from '../render/explain.js';
+import { ruleDisplay, ruleLocation } from '../render/text.js';
 import type { Change } from './compare.js';
 import { CHANGE_KINDS, changeKind, type ChangeKind, type Side } from './outcome.js';
 

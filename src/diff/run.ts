@@ -12,7 +12,7 @@ import { loadPolicySet, type Policy } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { BufferedOut, OutputClosed, streamSink } from '../list/output.js';
 import type { ListIo } from '../list/run.js';
-import { obtainSystemInfo, type SourceOptions } from '../cli/sources.js';
+import { obtainSystemInfo, type SourceOptions } from '../io/sources.js';
 import { diffPolicies, type DiffResult } from './compare.js';
 import { givesNewAccess } from './outcome.js';
 import { changeJson, diffTextLines } from './render.js';

@@ -16,7 +16,7 @@ import type { SystemInfo } from '../policy/system-info.js';
 import type { Logger } from '../log.js';
 import { AgentError, askUser, notifyUser, type AgentConfig } from './agent.js';
 import { qubesdCall, QubesdError } from './qubesd.js';
-import { relayedService } from '../render/block.js';
+import { relayedService } from '../policy/block-lines.js';
 
 export interface ExecConfig extends AgentConfig {
   /** qubesd socket for admin.* calls. */

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeUtf8, describeIo, FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import { looksLikePolicyFile } from '../parser/loader.js';
-import type { Io } from '../cli/eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { namedFiles } from '../lint/inputs.js';
 import { diagnostic } from '../lint/rules.js';
 import { textLine } from '../lint/output.js';

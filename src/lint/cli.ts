@@ -6,8 +6,8 @@
 import { nodeFileSource, type FileSource } from '../parser/file-source.js';
 import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
-import type { Io } from '../cli/eval-cmd.js';
-import { readSystemInfoFile, systemInfoPath } from '../cli/sources.js';
+import type { Io } from '../io/io.js';
+import { readSystemInfoFile, systemInfoPath } from '../io/sources.js';
 import { VERSION } from '../version.js';
 import { expected } from '../errors.js';
 import { collectInputs } from './inputs.js';

@@ -7,7 +7,7 @@
 import type { Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
 import type { SystemInfo } from '../policy/system-info.js';
-import { unsendable } from '../render/block.js';
+import { unsendable } from '../policy/block-lines.js';
 import type { RuleColumns } from './locate.js';
 import type { CheckId } from './rules.js';
 

@@ -7,7 +7,7 @@
  */
 import type { Rule } from '../parser/rule.js';
 import type { Decision } from '../policy/decision.js';
-import { ruleDisplay, ruleLocation } from '../render/explain.js';
+import { ruleDisplay, ruleLocation } from '../render/text.js';
 import type { BufferedOut } from './output.js';
 import type { Row } from './rows.js';
 import type { ServiceEntry } from './axes.js';

@@ -21,7 +21,7 @@ import { NOT_FOUND, type RuleSet } from './policy.js';
 import { isKnownSource, normaliseTarget, parseRequest, type Request, type RequestInput, type Source, type TargetValue } from './request.js';
 import { TokenError } from '../parser/tokens.js';
 import type { Qube, SystemInfo } from './system-info.js';
-import { allowLines, unsendable } from '../render/block.js';
+import { allowLines, unsendable } from './block-lines.js';
 
 export interface EvaluateOptions {
   /** Turn `ask` into `allow` for the requested target, if it is offered (SPEC §3.2). */

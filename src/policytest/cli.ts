@@ -8,9 +8,9 @@ import { FileSourceError, nodeFileSource, type FileSource } from '../parser/file
 import type { Rule } from '../parser/rule.js';
 import { Policy } from '../policy/policy.js';
 import { SystemInfoError } from '../policy/system-info.js';
-import { ruleDisplay, ruleLocation } from '../render/explain.js';
-import type { Io } from '../cli/eval-cmd.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../cli/sources.js';
+import { ruleDisplay, ruleLocation } from '../render/text.js';
+import type { Io } from '../io/io.js';
+import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
 import { displayPath } from '../lint/display.js';
 import { namedFiles } from '../lint/inputs.js';
 import { expectationText, isBad, parseCases, type BadCase, type Case } from './cases.js';

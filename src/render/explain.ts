@@ -19,15 +19,8 @@ import {
 import type { RuleSet } from '../policy/policy.js';
 import { parseRequest, type Request, type RequestInput, type TargetValue } from '../policy/request.js';
 import type { SystemInfo } from '../policy/system-info.js';
+import { ruleDisplay, ruleLocation } from './text.js';
 
-/** A rule's text with runs of whitespace folded (service files use tabs). */
-export function ruleDisplay(rule: Rule): string {
-  return rule.text.replace(/\s+/g, ' ');
-}
-
-export function ruleLocation(rule: Rule): string {
-  return rule.line === null ? `${rule.file} (implicit deny after a specific-argument file)` : `${rule.file}:${rule.line}`;
-}
 
 function describeSourceMismatch(tok: Token, req: Request): string {
   const src = req.source;

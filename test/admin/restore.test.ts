@@ -15,7 +15,7 @@ import { standaloneMain } from '../../src/cli/standalone.js';
 import { command } from '../../src/cli/commands/qrexec-policy-restore.js';
 import { runRestore, type RestoreArgs } from '../../src/admin/restore.js';
 import { loadPolicySet } from '../../src/policy/policy.js';
-import { readSystemInfoFile } from '../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../src/io/sources.js';
 import { diffPolicies } from '../../src/diff/compare.js';
 import { captureIo } from '../cli/fixtures/cli.js';
 

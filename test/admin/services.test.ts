@@ -363,7 +363,7 @@ t.test('contrib/policy.d grants policy.Eval exactly as the read services are gra
   const { PolicyLoader } = await import('../../src/parser/loader.js');
   const { Policy } = await import('../../src/policy/policy.js');
   const { evaluate } = await import('../../src/policy/evaluate.js');
-  const { readSystemInfoFile } = await import('../../src/cli/sources.js');
+  const { readSystemInfoFile } = await import('../../src/io/sources.js');
   const contrib = fs.readFileSync(path.resolve(import.meta.dirname, '../../contrib/policy.d/90-admin-policy-eval.policy'), 'utf8');
   const si = readSystemInfoFile(path.join(tree, 'system-info.json'));
   const manager = [...si.qubes.keys()].find((n) => n !== 'dom0')!;

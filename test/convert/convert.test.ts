@@ -21,7 +21,7 @@ import { loadPolicySet, type Policy } from '../../src/policy/policy.js';
 import { evaluate } from '../../src/policy/evaluate.js';
 import type { Decision } from '../../src/policy/decision.js';
 import type { Rule } from '../../src/parser/rule.js';
-import { readSystemInfoFile } from '../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../src/io/sources.js';
 import { systemInfoFromJson, type SystemInfo } from '../../src/policy/system-info.js';
 import { BIN, captureIo, captureProcess, run } from '../cli/fixtures/cli.js';
 

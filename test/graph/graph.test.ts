@@ -18,7 +18,7 @@ import { command as graphCommand } from '../../src/cli/commands/graph.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
 import { LegacyPolicy, loadPolicySet, Policy, type RuleSet } from '../../src/policy/policy.js';
 import { systemInfoFromJson, type SystemInfo } from '../../src/policy/system-info.js';
-import { readSystemInfoFile } from '../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../src/io/sources.js';
 import { memPolicy, LEGACY_DIR } from '../helpers/policy.js';
 import { memoryFileSource } from '../../src/parser/file-source.js';
 import { BIN, captureIo, captureProcess, run } from '../cli/fixtures/cli.js';

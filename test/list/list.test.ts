@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
-import { runBatch } from '../../src/cli/eval-cmd.js';
+import { runBatch } from '../../src/eval/batch.js';
 import type { ListIo } from '../../src/list/run.js';
 import type { RowJson } from '../../src/list/json.js';
 import { ANY_OTHER_SERVICE, legacyMentions, serviceEntries, targetsOf } from '../../src/list/axes.js';

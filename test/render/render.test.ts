@@ -6,7 +6,8 @@ import { type AllowDecision } from '../../src/policy/decision.js';
 import { evaluate } from '../../src/policy/evaluate.js';
 import { parseRequest, type RequestInput } from '../../src/policy/request.js';
 import { allowBlock, resultBlock } from '../../src/render/block.js';
-import { explain, mismatchReason, ruleDisplay, ruleLocation } from '../../src/render/explain.js';
+import { explain, mismatchReason } from '../../src/render/explain.js';
+import { ruleDisplay, ruleLocation } from '../../src/render/text.js';
 import { decisionJsonLine, decisionToJson } from '../../src/render/json.js';
 import { decide, makeSystem, uuidOf, LEGACY_DIR, memPolicy, POLICY_DIR, memLegacy } from '../helpers/policy.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import type { SubCommand } from '../command.js';
-import { defaultIo, type Io } from '../eval-cmd.js';
+import { defaultIo, type Io } from '../../io/io.js';
 import { VERSION } from '../../version.js';
 import { expected } from '../../errors.js';
 import { rejectRepeatedOptions } from '../options.js';

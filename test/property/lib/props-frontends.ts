@@ -16,7 +16,7 @@ import { umbrellaMain } from '../../../src/cli/umbrella.js';
 import { evaluate } from '../../../src/policy/evaluate.js';
 import { loadPolicySet, type Policy } from '../../../src/policy/policy.js';
 import { SystemInfoError } from '../../../src/policy/system-info.js';
-import { readSystemInfoFile } from '../../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../../src/io/sources.js';
 import { decisionToJson, type DecisionJson } from '../../../src/render/json.js';
 import { arbCase, describeCase, type Case } from '../gen/case.js';
 import { arbFrame, type Frame } from '../gen/frames.js';

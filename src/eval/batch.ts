@@ -1,6 +1,6 @@
 /**
- * `qrexec-policy eval`: one decision (human line or `--json`), or a stream of
- * them with `--batch` (SPEC §3.3).
+ * `qrexec-policy eval --json --batch FILE|-`: one JSON request per input
+ * line, one JSON decision per output line, in order (SPEC §3.3).
  */
 import { expected } from '../errors.js';
 import * as fs from 'node:fs';
@@ -9,101 +9,9 @@ import type { Decision } from '../policy/decision.js';
 import type { RuleSet } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decisionJsonLine } from '../render/json.js';
-import { obtainSystemInfo, openRuleSet, readSystemInfoFile, systemInfoPath, type SourceOptions } from './sources.js';
-import { winstonLogger, type Level } from '../log.js';
-
-export interface EvalArgs extends SourceOptions {
-  source?: string | undefined;
-  target?: string | undefined;
-  service?: string | undefined;
-  json?: boolean | undefined;
-  assumeYesForAsk?: boolean | undefined;
-  requestedSource?: string | undefined;
-  batch?: string | undefined;
-  logLevel?: Level | undefined;
-}
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  env: NodeJS.ProcessEnv;
-}
-
-export const defaultIo = (): Io => ({
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
-  env: process.env,
-});
-
-/** Exit status of `eval` for a decision: 0 allow, 1 deny, 3 ask. */
-export function evalStatus(d: Decision): number {
-  return d.result === 'allow' ? 0 : d.result === 'ask' ? 3 : 1;
-}
-
-function ruleWhere(d: Decision): string {
-  if (!d.rule) return '';
-  return ` (rule ${d.rule.file}${d.rule.line === null ? '' : ':' + d.rule.line})`;
-}
-
-/** One line for people: `allow to personal (rule …:12)`. */
-export function decisionText(d: Decision): string {
-  switch (d.result) {
-    case 'allow': {
-      const extra = [d.user ? `user=${d.user}` : '', d.autostart ? '' : 'autostart=no', d.notify ? 'notify=yes' : '']
-        .filter(Boolean)
-        .join(' ');
-      return `allow to ${d.target}${extra ? ' ' + extra : ''}${ruleWhere(d)}`;
-    }
-    case 'ask':
-      return (
-        `ask: choose from ${d.targets.join(', ')}` +
-        (d.defaultTarget ? ` (default ${d.defaultTarget})` : '') +
-        ruleWhere(d)
-      );
-    case 'deny':
-      return `deny: ${d.reason}${ruleWhere(d)}`;
-  }
-}
-
-function denySystemInfo(args: EvalArgs, err: SystemInfoError): Decision {
-  return {
-    result: 'deny',
-    kind: 'load-error',
-    reason: err.message,
-    notify: true,
-    service: null,
-    argument: null,
-    source: args.source ?? '',
-    requestedTarget: null,
-    rule: null,
-    warnings: [],
-    requestedSource: args.requestedSource ?? null,
-  };
-}
-
-export async function runEval(args: EvalArgs, io: Io = defaultIo()): Promise<number> {
-  if (args.batch !== undefined) return runBatch(args, io);
-  let d: Decision;
-  try {
-    const si = await obtainSystemInfo(args, io.env);
-    d = evaluate(
-      openRuleSet(args),
-      si,
-      { source: args.source!, target: args.target!, service: args.service!, requestedSource: args.requestedSource ?? null },
-      { assumeYesForAsk: !!args.assumeYesForAsk },
-    );
-  } catch (err) {
-    expected(err, SystemInfoError);
-    d = denySystemInfo(args, err);
-  }
-  if (d.warnings.length) {
-    // winston is loaded only when there is something to say
-    const log = await winstonLogger(args.logLevel ?? 'warn');
-    for (const w of d.warnings) log.log('warn', w);
-  }
-  io.out((args.json ? decisionJsonLine(d) : decisionText(d)) + '\n');
-  return evalStatus(d);
-}
+import { defaultIo, type Io } from '../io/io.js';
+import { obtainSystemInfo, openRuleSet, readSystemInfoFile, systemInfoPath, type SourceOptions } from '../io/sources.js';
+import { denySystemInfo, type EvalArgs } from './cli.js';
 
 /** One batch input line, validated. */
 interface BatchRequest {

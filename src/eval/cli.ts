@@ -1,0 +1,95 @@
+/**
+ * `qrexec-policy eval` (one decision, as a line or `--json`; many with
+ * `--batch`: batch.ts) and `qrexec-policy explain` (why, rule by rule).
+ */
+import { expected } from '../errors.js';
+import { evaluate } from '../policy/evaluate.js';
+import type { Decision } from '../policy/decision.js';
+import type { RequestInput } from '../policy/request.js';
+import { SystemInfoError } from '../policy/system-info.js';
+import { explain } from '../render/explain.js';
+import { decisionJsonLine } from '../render/json.js';
+import { decisionText } from '../render/text.js';
+import { defaultIo, type Io } from '../io/io.js';
+import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
+import { winstonLogger, type Level } from '../log.js';
+
+export interface EvalArgs extends SourceOptions {
+  source?: string | undefined;
+  target?: string | undefined;
+  service?: string | undefined;
+  json?: boolean | undefined;
+  assumeYesForAsk?: boolean | undefined;
+  requestedSource?: string | undefined;
+  /** `--batch FILE|-`: see batch.ts. */
+  batch?: string | undefined;
+  logLevel?: Level | undefined;
+}
+
+/** Exit status of `eval` for a decision: 0 allow, 1 deny, 3 ask. */
+export function evalStatus(d: Decision): number {
+  return d.result === 'allow' ? 0 : d.result === 'ask' ? 3 : 1;
+}
+
+/** The denial of a request whose system info cannot be had. */
+export function denySystemInfo(req: { source?: string | undefined; requestedSource?: string | undefined }, err: SystemInfoError): Decision {
+  return {
+    result: 'deny',
+    kind: 'load-error',
+    reason: err.message,
+    notify: true,
+    service: null,
+    argument: null,
+    source: req.source ?? '',
+    requestedTarget: null,
+    rule: null,
+    warnings: [],
+    requestedSource: req.requestedSource ?? null,
+  };
+}
+
+export async function runEval(args: EvalArgs, io: Io = defaultIo()): Promise<number> {
+  let d: Decision;
+  try {
+    const si = await obtainSystemInfo(args, io.env);
+    d = evaluate(
+      openRuleSet(args),
+      si,
+      { source: args.source!, target: args.target!, service: args.service!, requestedSource: args.requestedSource ?? null },
+      { assumeYesForAsk: !!args.assumeYesForAsk },
+    );
+  } catch (err) {
+    expected(err, SystemInfoError);
+    d = denySystemInfo(args, err);
+  }
+  if (d.warnings.length) {
+    // winston is loaded only when there is something to say
+    const log = await winstonLogger(args.logLevel ?? 'warn');
+    for (const w of d.warnings) log.log('warn', w);
+  }
+  io.out((args.json ? decisionJsonLine(d) : decisionText(d)) + '\n');
+  return evalStatus(d);
+}
+
+export interface ExplainArgs extends SourceOptions {
+  source: string;
+  target: string;
+  service: string;
+  requestedSource?: string | undefined;
+  assumeYesForAsk?: boolean | undefined;
+  all?: boolean | undefined;
+}
+
+export async function runExplain(args: ExplainArgs, io: Io): Promise<number> {
+  try {
+    const si = await obtainSystemInfo(args, io.env);
+    const input: RequestInput = { source: args.source, target: args.target, service: args.service, requestedSource: args.requestedSource ?? null };
+    const { text, decision } = explain(openRuleSet(args), si, input, { assumeYesForAsk: !!args.assumeYesForAsk, all: !!args.all });
+    io.out(text);
+    return evalStatus(decision);
+  } catch (err) {
+    expected(err, SystemInfoError);
+    io.err(`qrexec-policy explain: ${err.message}\n`);
+    return 1;
+  }
+}
