@@ -7,3 +7,12 @@
 export function expected<E extends Error>(err: unknown, cls: abstract new (...args: any[]) => E): asserts err is E {
   if (!(err instanceof cls)) throw err;
 }
+
+/**
+ * The command line is wrong (an unknown option, a missing or bad value):
+ * the command says what, points at --help and exits 2, running nothing.
+ * One class for every command, so one catch tells usage from failure.
+ */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

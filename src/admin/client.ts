@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { PolicyAdminException, WIRE_CLASSES } from './errors.js';
-import { adminContext, adminLogger, serveCall, type CallResult } from './main.js';
+import { adminContext, adminLogger, serveCall, type CallResult } from './call.js';
 import type { Area } from './names.js';
 
 export const DEFAULT_QREXEC_CLIENT_VM = '/usr/bin/qrexec-client-vm';

@@ -3,7 +3,7 @@
  * It parses its own arguments (no yargs), logs with the tiny stderr writer
  * (no winston), prints the result block and answers by exit code.
  */
-import { expected } from '../errors.js';
+import { expected, UsageError } from '../errors.js';
 import { resultBlock } from '../render/block.js';
 import { decisionLogLine } from '../render/log-line.js';
 import { evaluate } from '../policy/evaluate.js';
@@ -67,8 +67,6 @@ export interface ExecArgs extends SourceOptions {
   help: boolean;
   version: boolean;
 }
-
-export class UsageError extends Error {}
 
 const VALUE_OPTIONS: Record<string, keyof ExecArgs> = {
   '--path': 'path',
@@ -178,6 +176,13 @@ function makeLogger(args: ExecArgs): Logger {
   return lineLogger(args.logLevel, sinks);
 }
 
+/** A usage problem: one line saying what, one pointing at --help; exit 2. */
+function usage(stderr: (s: string) => void, form: ExecIo['form'] | undefined, message: string): number {
+  const name = form === 'r40' ? 'qrexec-policy' : 'qrexec-policy-exec';
+  stderr(`${name}: ${message}\nRun '${name} --help' for usage.\n`);
+  return 2;
+}
+
 /**
  * One call: evaluate, ask the user if needed, notify, and print the result
  * block (three arguments) or run the call (five). Returns the exit status;
@@ -194,8 +199,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     cfg = execConfig(args, env);
   } catch (err) {
     expected(err, UsageError);
-    stderr(`qrexec-policy-exec: ${err.message}\n${EXEC_USAGE}`);
-    return 2;
+    return usage(stderr, io.form, err.message);
   }
   if (args.help) {
     stdout(EXEC_USAGE);
@@ -206,14 +210,8 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     return 0;
   }
   const n = args.positionals.length;
-  if (io.form === 'r40' && n !== 5) {
-    stderr(`qrexec-policy: the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments\n`);
-    return 2;
-  }
-  if (n !== 3 && n !== 5) {
-    stderr(`qrexec-policy-exec: expected 3 or 5 positional arguments, got ${n}\n${EXEC_USAGE}`);
-    return 2;
-  }
+  if (io.form === 'r40' && n !== 5) return usage(stderr, io.form, `the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments`);
+  if (n !== 3 && n !== 5) return usage(stderr, io.form, `expected SOURCE TARGET SERVICE[+ARG] (or DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT), got ${n} arguments`);
   const log = io.log ?? makeLogger(args);
   const p = args.positionals;
   const [source, target, serviceArg] = (n === 3 ? p : p.slice(1, 4)) as [string, string, string];

@@ -3,12 +3,13 @@
  * and the R4.0 per-call form `qrexec-policy [flags] DOMAIN_ID SOURCE TARGET
  * SERVICE PROCESS_IDENT`, recognised by its numeric first argument (SPEC §2).
  */
-import { expected } from '../errors.js';
+import { UsageError } from '../errors.js';
 import yargs from 'yargs';
 import { VERSION } from '../version.js';
 import { defaultIo, type Io } from '../io/io.js';
-import { execMain, parseExecArgs, UsageError } from './exec-main.js';
+import { execMain, parseExecArgs } from './exec-main.js';
 import { rejectRepeatedOptions } from './options.js';
+import { parseCommandLine } from './parse.js';
 import { DECISION_COMMANDS, TOOL_COMMANDS } from './commands/index.js';
 import type { SubCommand } from './command.js';
 
@@ -22,9 +23,6 @@ export function isR40Form(argv: readonly string[]): boolean {
     throw err;
   }
 }
-
-/** A usage problem found by yargs; stops the command before its handler runs. */
-class CliUsageError extends Error {}
 
 /** `--batch -` must mean standard input; yargs would read the lone dash as an empty value. */
 export function normaliseArgv(argv: readonly string[]): string[] {
@@ -67,19 +65,8 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
     .version(VERSION)
     .help()
     .alias('h', 'help')
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
-      // a message means a usage problem; an error without one comes from a handler
-      if (msg === null || msg === undefined) throw err;
-      throw new CliUsageError(msg);
-    })
-    .exitProcess(false);
-  try {
-    await parser.parseAsync();
-  } catch (err) {
-    expected(err, CliUsageError);
-    io.err(`qrexec-policy: ${err.message}\n\nRun 'qrexec-policy --help' for usage.\n`);
-    return 2;
-  }
+    .wrap(Math.min(100, process.stdout.columns ?? 100));
+  const commands = ['exec', ...[...DECISION_COMMANDS, ...TOOL_COMMANDS].map((c) => c.command.split(' ')[0]!)];
+  if ((await parseCommandLine(parser, 'qrexec-policy', argv, io, commands)) === null) return 2;
   return status;
 }

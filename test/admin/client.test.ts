@@ -122,7 +122,8 @@ t.test('usage errors: exit 2 before any call', async (t) => {
     [['-g', 'x', '--token', 'any'], /--token goes with --replace or --remove/],
     [['-r', 'x', '--with-token'], /--with-token goes with --get/],
     [['-g', 'a', 'b'], /unexpected argument "b"/],
-    [['--frobnicate'], /Unknown argument: frobnicate/],
+    [['--frobnicate'], /^qubes-policy: unknown option --frobnicate\nRun 'qubes-policy --help' for usage\.\n$/],
+    [['--with-tokn'], /unknown option --with-tokn \(did you mean --with-token\?\)/],
     [['-g', 'a', '--token', 'x', '--token', 'y'], /given more than once/],
   ] as const) {
     const r = await cli([...args]);

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { editorCommand, readLine, runEditor, terminalAsk, type EditorArgs } from '../../src/admin/editor.js';
+import { editorCommand, readLine, runEditor, terminalAsk, type EditorArgs } from '../../src/admin/editor-cli.js';
 import { standaloneMain } from '../../src/cli/standalone.js';
 import { command } from '../../src/cli/commands/qubes-policy-editor.js';
 import { captureIo, SYSTEM_INFO } from '../cli/fixtures/cli.js';

@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminMain, MAX_PAYLOAD, readFd, type AdminIo } from '../../src/admin/main.js';
+import { adminMain, readFd, type AdminIo } from '../../src/admin/admin-cli.js';
+import { MAX_PAYLOAD } from '../../src/admin/call.js';
 import { LockError, withDirLock } from '../../src/admin/lock.js';
 import { VERSION } from '../../src/version.js';
 
@@ -104,7 +105,7 @@ t.test('a log file that cannot be written: the line comes after the reply, never
 });
 
 t.test('the defaults: Qubes\' paths', async (t) => {
-  const { adminContext, adminLogger, DEFAULT_ADMIN_LOG, DEFAULT_POLICY_DIR } = await import('../../src/admin/main.js');
+  const { adminContext, adminLogger, DEFAULT_ADMIN_LOG, DEFAULT_POLICY_DIR } = await import('../../src/admin/call.js');
   t.match(adminContext({}), { policyDir: DEFAULT_POLICY_DIR, legacyDir: '/etc/qubes-rpc/policy' });
   t.equal(DEFAULT_POLICY_DIR, '/etc/qubes/policy.d');
   t.equal(adminLogger({}).file, DEFAULT_ADMIN_LOG);

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { standaloneMain } from '../../src/cli/standalone.js';
 import { command } from '../../src/cli/commands/qrexec-policy-restore.js';
-import { runRestore, type RestoreArgs } from '../../src/admin/restore.js';
+import { runRestore, type RestoreArgs } from '../../src/admin/restore-cli.js';
 import { loadPolicySet } from '../../src/policy/policy.js';
 import { readSystemInfoFile } from '../../src/io/sources.js';
 import { diffPolicies } from '../../src/diff/compare.js';

@@ -9,7 +9,7 @@
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { adminContext, serveCall, type CallResult } from '../../src/admin/main.js';
+import { adminContext, serveCall, type CallResult } from '../../src/admin/call.js';
 import { describeWrite, SERVICES, splitServiceName, type AdminContext } from '../../src/admin/services.js';
 import { overlayFileSource } from '../../src/admin/overlay.js';
 import { decodePolicyText } from '../../src/admin/validate.js';

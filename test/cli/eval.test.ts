@@ -576,24 +576,23 @@ t.test('eval and explain take SOURCE TARGET SERVICE after `--`, as qrexec-policy
   t.match(r.out, /^deny: /);
   r = await evalCli([...std, '--', 'work', 'vault', 'qubes.Gpg', 'extra']);
   t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy: unexpected argument "extra"/);
+  t.equal(r.err, `qrexec-policy eval: unexpected argument "extra"\nRun 'qrexec-policy eval --help' for usage.\n`);
   r = await evalCli([...std, '--', 'work', 'vault']);
   t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy: eval needs SOURCE TARGET SERVICE/);
+  t.match(r.err, /^qrexec-policy eval: needs SOURCE TARGET SERVICE/);
 
   const e = await explainCli([...std, '--', 'work', 'vault', 'qubes.Gpg']);
   t.equal(e.status, 0);
   t.match(e.out, /^decision: allow, to vault$/m);
   const short = await explainCli([...std, 'work', '--', 'vault']);
   t.equal(short.status, 2);
-  t.match(short.err, /^qrexec-policy: explain needs SOURCE TARGET SERVICE/);
+  t.match(short.err, /^qrexec-policy explain: needs SOURCE TARGET SERVICE/);
 });
 
 t.test('explain: usage errors exit 2', async (t) => {
   const r = await explainCli([...std, 'work', 'vault']);
   t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy: explain needs SOURCE TARGET SERVICE\[\+ARG\]/);
-  t.match(r.err, /Run 'qrexec-policy --help' for usage\./);
+  t.equal(r.err, "qrexec-policy explain: needs SOURCE TARGET SERVICE[+ARG]\nRun 'qrexec-policy explain --help' for usage.\n");
   t.equal(r.out, '');
 });
 
@@ -938,7 +937,7 @@ t.test('a single-value option given twice is a usage error', async (t) => {
   ]) {
     const c = captureIo();
     t.equal(await umbrellaMain(argv, c.io), 2, argv.join(' '));
-    t.match(c.err, `qrexec-policy: option ${argv[1]} given more than once`);
+    t.equal(c.err, `qrexec-policy ${argv[0]}: option ${argv[1]} given more than once\nRun 'qrexec-policy ${argv[0]} --help' for usage.\n`);
   }
   const g = captureIo();
   t.equal(await standaloneMain('qrexec-policy-graph', graphCommand, ['--output', 'a', '--output', 'b'], g.io), 2);

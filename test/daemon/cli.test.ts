@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonCli, daemonOptions } from '../../src/cli/commands/daemon.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
-import { daemonCommand } from '../../src/daemon/command.js';
+import { daemonCommand } from '../../src/daemon/cli.js';
 import { ConfigError, daemonConfig, DEFAULT_EVAL_SOCKET, DEFAULT_GUI_SOCKET, DEFAULT_SOCKET, type DaemonArgs } from '../../src/daemon/config.js';
 import { daemonLogger, lineWriter } from '../../src/daemon/log.js';
 import { runDaemon } from '../../src/daemon/main.js';
@@ -46,7 +46,7 @@ t.test('qrexec-policy-daemon --help, usage errors and bad values: exit 0 / 2', a
   t.equal(r.stderr, '');
   const c = captureIo();
   t.equal(await daemonCli(['--bogus'], c.io), 2);
-  t.equal(c.err, "qrexec-policy-daemon: Unknown argument: bogus\n\nRun 'qrexec-policy-daemon --help' for usage.\n");
+  t.equal(c.err, "qrexec-policy-daemon: unknown option --bogus\nRun 'qrexec-policy-daemon --help' for usage.\n");
   const c1 = captureIo();
   t.equal(await daemonCli(['--socket-path', 'a', '--socket-path', 'b'], c1.io), 2);
   t.match(c1.err, /^qrexec-policy-daemon: option --socket-path given more than once\n/);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { graphEdges, type Space } from '../../src/graph/collect.js';
-import { otherServiceName, runGraph } from '../../src/graph/main.js';
+import { otherServiceName, runGraph } from '../../src/graph/cli.js';
 import { renderDot, renderJson, dotString } from '../../src/graph/render.js';
 import { graphTargets, parseServiceFilter, servicePairs } from '../../src/graph/space.js';
 import { standaloneMain } from '../../src/cli/standalone.js';
@@ -402,15 +402,16 @@ t.test('errors: one line naming the bad value, file or line; no graph', async (t
   });
   const base = ['--path', EXAMPLES];
   const cases: Array<[string[], number, RegExp, boolean?]> = [
-    [['--target', '@anyvm'], 2, /^qrexec-policy graph: --target @anyvm is not a valid call target\n$/],
-    [['--source', '@default'], 2, /^qrexec-policy graph: --source @default is not a valid call source\n$/],
-    [['--source', 'nosuch'], 2, /^qrexec-policy graph: --source nosuch matches no qube in the system info\n$/],
-    [['--service', 'bad/svc'], 2, /^qrexec-policy graph: --service bad\/svc is not a valid service\n$/],
-    [['--service', ','], 2, /^qrexec-policy graph: --service needs a value\n$/],
+    [['--target', '@anyvm'], 2, /^qrexec-policy graph: --target @anyvm is not a valid call target\nRun 'qrexec-policy graph --help' for usage\.\n$/],
+    [['--source', '@default'], 2, /^qrexec-policy graph: --source @default is not a valid call source\nRun 'qrexec-policy graph --help' for usage\.\n$/],
+    [['--source', 'nosuch'], 2, /^qrexec-policy graph: --source nosuch matches no qube in the system info\nRun 'qrexec-policy graph --help' for usage\.\n$/],
+    [['--service', 'bad/svc'], 2, /^qrexec-policy graph: --service bad\/svc is not a valid service\nRun 'qrexec-policy graph --help' for usage\.\n$/],
+    [['--service', ','], 2, /^qrexec-policy graph: --service needs a value\nRun 'qrexec-policy graph --help' for usage\.\n$/],
     [['--format', 'svg'], 2, /Invalid values/],
-    [['--bogus'], 2, /Unknown argument: bogus/],
-    [['--source'], 2, /^qrexec-policy-graph: --source needs a value\n$/, true],
-    [['extra'], 2, /^qrexec-policy-graph: Unknown argument: extra\n\nRun 'qrexec-policy-graph --help' for usage\.\n$/, true],
+    [['--bogus'], 2, /^qrexec-policy graph: unknown option --bogus\n/],
+    [['--skip-label'], 2, /^qrexec-policy graph: unknown option --skip-label \(did you mean --skip-labels\?\)\n/],
+    [['--source'], 2, /^qrexec-policy-graph: --source needs a value\nRun 'qrexec-policy-graph --help' for usage\.\n$/, true],
+    [['extra'], 2, /^qrexec-policy-graph: unexpected argument "extra"\nRun 'qrexec-policy-graph --help' for usage\.\n$/, true],
     [['--path', path.join(dir, 'bad')], 1, new RegExp(`^qrexec-policy graph: the policy does not load, so every call is denied:\\n  ${path.join(dir, 'bad')}/10-bad.policy:1: wrong number of fields\\n$`)],
     [['--legacy', '--legacy-path', path.join(dir, 'legacy')], 1, /does not load.*\n {2}.*qubes\.Broken:1: invalid action parameter syntax|does not load.*\n {2}.*qubes\.Broken:1:/],
     [['--legacy', '--legacy-path', path.join(dir, 'nosuch')], 1, /^qrexec-policy graph: cannot read legacy policy directory .*nosuch: cannot list .*: ENOENT\n$/],
@@ -427,10 +428,8 @@ t.test('errors: one line naming the bad value, file or line; no graph', async (t
     t.match(r.err, msg, args.join(' '));
     t.equal(r.out.includes('digraph'), false, 'no graph');
   }
-  // runGraph called directly checks --format too
-  const c = captureIo();
-  t.equal(await runGraph({ format: 'svg' }, c.io), 2);
-  t.equal(c.err, 'qrexec-policy graph: --format svg: expected dot or json\n');
+  // runGraph called directly checks --format too: a usage error, for the command line to report
+  await t.rejects(runGraph({ format: 'svg' }, captureIo().io), { name: 'UsageError', message: '--format svg: expected dot or json' });
 });
 
 const HAS_R40_DIR = fs.existsSync('/etc/qubes-rpc/policy') && 'this machine has /etc/qubes-rpc/policy';

@@ -11,7 +11,7 @@ import t from 'tap';
 import { FileSourceError, memoryFileSource, nodeFileSource, type FileSource } from '../../src/parser/file-source.js';
 import { loadPolicy } from '../../src/parser/loader.js';
 import { checkLine, purePosix } from '../../src/lint/dropin-line.js';
-import { dropinMain, parseArgs, readInput, type DropinIo } from '../../src/lint/dropin.js';
+import { dropinMain, parseArgs, readInput, type DropinIo } from '../../src/lint/dropin-cli.js';
 import { formatText } from '../../src/fmt/format.js';
 import { unifiedDiff } from '../../src/fmt/diff.js';
 import { runFmt, writeAtomically, type FmtArgs, type FmtEnv } from '../../src/fmt/cli.js';

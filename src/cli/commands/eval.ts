@@ -15,7 +15,7 @@ export const command: SubCommand = {
         if (a.batch !== undefined) return true;
         const w = requestWords(a);
         if (w.source === undefined || w.target === undefined || w.service === undefined)
-          throw new Error('eval needs SOURCE TARGET SERVICE[+ARG] (or --batch FILE)');
+          throw new Error('needs SOURCE TARGET SERVICE[+ARG] (or --batch FILE)');
         return true;
       })
       .epilog('exit status: 0 allow, 1 deny, 3 ask, 2 usage error'),

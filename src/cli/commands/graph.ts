@@ -22,7 +22,7 @@ export const command: SubCommand = {
   describe: 'draw who may call whom (DOT or JSON)',
   builder: (y) => graphOptions(y),
   handler: async (a, io) => {
-    const { runGraph } = await import('../../graph/main.js');
+    const { runGraph } = await import('../../graph/cli.js');
     return runGraph(
       {
         ...sourceOptions(a),

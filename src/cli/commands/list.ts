@@ -34,7 +34,7 @@ export const command: SubCommand = {
       .example("$0 list --service 'qubes.Gpg*' --format json", 'every split-GPG decision as JSON')
       .epilog('exit status: 0 (also when nothing matches), 1 policy or system info unusable, 2 usage error'),
   handler: async (a, io) => {
-    const { runList } = await import('../../list/run.js');
+    const { runList } = await import('../../list/cli.js');
     return runList(
       {
         ...sourceOptions(a),

@@ -11,7 +11,7 @@ import { DEFAULT_LEGACY_PATH } from '../parser/loader.js';
 import { loadPolicySet, type Policy } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { BufferedOut, OutputClosed, streamSink } from '../list/output.js';
-import type { ListIo } from '../list/run.js';
+import type { ListIo } from '../list/cli.js';
 import { obtainSystemInfo, type SourceOptions } from '../io/sources.js';
 import { diffPolicies, type DiffResult } from './compare.js';
 import { givesNewAccess } from './outcome.js';

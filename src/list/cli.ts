@@ -15,7 +15,7 @@ import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import type { Io } from '../io/io.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
 import { legacyMentions, ruleMentions, serviceEntries, sourcesOf, targetsOf, type Mentions, type ServiceEntry } from './axes.js';
-import { globFilter, ListUsageError, parseActions } from './select.js';
+import { globFilter, parseActions } from './select.js';
 import { listRows } from './rows.js';
 import { BufferedOut, OutputClosed, streamSink, type Watched } from './output.js';
 import { writeJson } from './json.js';
@@ -75,19 +75,13 @@ function candidateRules(ruleset: RuleSet, entries: readonly ServiceEntry[]): Set
 }
 
 export async function runList(args: ListArgs, io: ListIo): Promise<number> {
-  let select;
-  try {
-    select = {
-      actions: parseActions(args.action),
-      source: globFilter('--source', args.source),
-      target: globFilter('--target', args.target),
-      service: globFilter('--service', args.service),
-    };
-  } catch (err) {
-    expected(err, ListUsageError);
-    io.err(`${NAME}: ${err.message}\n`);
-    return 2;
-  }
+  // a bad value is a UsageError: the command line reports it (exit 2)
+  const select = {
+    actions: parseActions(args.action),
+    source: globFilter('--source', args.source),
+    target: globFilter('--target', args.target),
+    service: globFilter('--service', args.service),
+  };
   let si: SystemInfo;
   try {
     si = await obtainSystemInfo(args, io.env);

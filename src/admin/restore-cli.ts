@@ -17,7 +17,7 @@ import { byteCompare } from '../parser/text.js';
 import { POLICY_SUFFIX } from '../parser/loader.js';
 import { PolicyAdminException, PolicyAdminSyntaxException } from './errors.js';
 import { LockError, withDirLock } from './lock.js';
-import { adminContext, adminLogger } from './main.js';
+import { adminContext, adminLogger } from './call.js';
 import { displayName, INCLUDE_DIR, isValidName, target, type Area, type Target } from './names.js';
 import { currentBytes } from './services.js';
 import { tokenOf } from './token.js';

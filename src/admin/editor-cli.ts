@@ -31,7 +31,7 @@ import type { Diagnostic } from '../lint/rules.js';
 import { diffPolicies } from '../diff/compare.js';
 import { diffText } from '../diff/render.js';
 import { callProblem, chooseTransport, describeProblem, PolicyClient } from './client.js';
-import { adminContext, DEFAULT_POLICY_DIR } from './main.js';
+import { adminContext, DEFAULT_POLICY_DIR } from './call.js';
 import { displayName, INCLUDE_DIR, isValidName, type Area } from './names.js';
 import { overlayFileSource } from './overlay.js';
 import { decodePolicyText } from './validate.js';

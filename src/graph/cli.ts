@@ -3,7 +3,7 @@
  * system info, evaluate the graph's space, write DOT or JSON.
  */
 import * as fs from 'node:fs';
-import { expected } from '../errors.js';
+import { expected, UsageError } from '../errors.js';
 import { listLegacyDir, DEFAULT_LEGACY_PATH } from '../parser/loader.js';
 import { nodeFileSource } from '../parser/file-source.js';
 import type { PolicyError } from '../parser/errors.js';
@@ -13,7 +13,7 @@ import type { Io } from '../io/io.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
 import { graphEdges, type GraphEdge } from './collect.js';
 import { renderDot, renderJson } from './render.js';
-import { optionValues, SelectionError, selectServices, selectSources, selectTargets } from './select.js';
+import { optionValues, selectServices, selectSources, selectTargets } from './select.js';
 import { graphTargets, servicePairs, type ServicePair } from './space.js';
 
 export interface GraphArgs extends SourceOptions {
@@ -100,7 +100,7 @@ function* onlyTargets(edges: Iterable<GraphEdge>, targets: ReadonlySet<string> |
 export async function runGraph(args: GraphArgs, io: Io, name = 'qrexec-policy graph'): Promise<number> {
   try {
     const format = args.format ?? 'dot';
-    if (format !== 'dot' && format !== 'json') throw new GraphFailure(`--format ${format}: expected dot or json`, 2);
+    if (format !== 'dot' && format !== 'json') throw new UsageError(`--format ${format}: expected dot or json`);
     const targets = selectTargets(optionValues('target', args.target));
     const services = selectServices(optionValues('service', args.service));
     const sourceValues = optionValues('source', args.source);
@@ -120,10 +120,6 @@ export async function runGraph(args: GraphArgs, io: Io, name = 'qrexec-policy gr
     }
     return 0;
   } catch (err) {
-    if (err instanceof SelectionError) {
-      io.err(`${name}: ${err.message}\n`);
-      return 2;
-    }
     if (err instanceof SystemInfoError) {
       io.err(`${name}: ${err.message}\n`);
       return 1;
