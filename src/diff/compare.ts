@@ -27,7 +27,7 @@ import { evaluateRequest } from '../policy/evaluate.js';
 import { sortedAskTargets } from '../policy/ask.js';
 import type { Decision } from '../policy/decision.js';
 import { EvaluationFault, matchesServiceArgument, matchesSource, matchesTarget } from '../policy/match.js';
-import type { Policy, RuleSet } from '../policy/policy.js';
+import { ruleList, type Policy, type RuleSet } from '../policy/policy.js';
 import { parseRequest, splitServiceArg, type Request, type Source } from '../policy/request.js';
 import type { Token } from '../parser/tokens.js';
 import type { SystemInfo } from '../policy/system-info.js';
@@ -132,7 +132,8 @@ function callerRules(rules: readonly Rule[], req: Request, si: SystemInfo): Rule
 const sourceMatches = matchesSource as (tok: Token, src: Source, si: SystemInfo) => boolean;
 
 function callerRuleSet(rules: readonly Rule[]): RuleSet {
-  return { error: null, candidates: () => rules };
+  const candidates = ruleList(rules);
+  return { error: null, candidates: () => candidates };
 }
 
 function sameKeys(a: readonly Rule[], b: readonly Rule[]): boolean {
@@ -239,8 +240,8 @@ export function diffPolicies(before: Policy, after: Policy, si: SystemInfo, spac
   });
   for (const entry of space.entries) {
     const { service } = splitServiceArg(entry.request);
-    const oldAll = before.candidates(service);
-    const newAll = after.candidates(service);
+    const oldAll = before.rulesFor(service);
+    const newAll = after.rulesFor(service);
     if (candidatesKey(oldAll) === candidatesKey(newAll)) continue;
     for (const source of space.sources) {
       const probe = parseRequest({ source, target: '@default', service: entry.request }, si);

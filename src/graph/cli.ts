@@ -63,8 +63,8 @@ function pairsOf(ruleset: RuleSet, args: GraphArgs, filters: string[] | null): {
   const pairs = servicePairs(rules, filters);
   if (!(ruleset instanceof Policy)) {
     for (const p of pairs) {
-      const c = p.service === null ? [] : ruleset.candidates(p.service, p.argument ?? '+');
-      if (!Array.isArray(c)) throw new GraphFailure(loadErrors([c as PolicyError]), 1);
+      const c = p.service === null ? null : ruleset.candidates(p.service, p.argument ?? '+');
+      if (c?.kind === 'error') throw new GraphFailure(loadErrors([c.error]), 1);
     }
   }
   return { pairs, named: new Set([...rules.map((r) => r.service), ...pairs.map((p) => p.service)]) };

@@ -68,8 +68,8 @@ function candidateRules(ruleset: RuleSet, entries: readonly ServiceEntry[]): Set
   for (const e of entries) {
     const { service, argument } = splitServiceArg(e.request);
     const c = ruleset.candidates(service, argument);
-    if (!Array.isArray(c)) return `policy failed to load: ${(c as Exclude<typeof c, readonly unknown[]>).describe()}`;
-    for (const r of c as readonly Rule[]) rules.add(r);
+    if (c.kind === 'error') return `policy failed to load: ${c.error.describe()}`;
+    if (c.kind === 'rules') for (const r of c.rules) rules.add(r);
   }
   return rules;
 }

@@ -17,7 +17,7 @@ import {
   type Destination,
 } from './decision.js';
 import { defaultDispvmName, EvaluationFault, ruleMatches } from './match.js';
-import { NOT_FOUND, type RuleSet } from './policy.js';
+import type { RuleSet } from './policy.js';
 import { isKnownSource, normaliseTarget, parseRequest, type Request, type RequestInput, type Source, type TargetValue } from './request.js';
 import { TokenError } from '../parser/tokens.js';
 import type { Qube, SystemInfo } from './system-info.js';
@@ -319,16 +319,14 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
     requestedSource: req.requestedSource,
   };
   if (ruleset.error !== null) return deny(base, 'load-error', `policy failed to load: ${ruleset.error.describe()}`);
-  const rules = ruleset.candidates(req.service, req.argument);
-  if (!Array.isArray(rules)) {
-    const err = rules as Exclude<typeof rules, readonly Rule[]>;
-    return deny(base, 'load-error', `policy failed to load: ${err.describe()}`);
-  }
-  if (rules === NOT_FOUND) return deny(base, 'no-rule', `policy not found for ${req.service}${req.argument}`);
+  const candidates = ruleset.candidates(req.service, req.argument);
+  if (candidates.kind === 'error') return deny(base, 'load-error', `policy failed to load: ${candidates.error.describe()}`);
+  if (candidates.kind === 'not-found') return deny(base, 'no-rule', `policy not found for ${req.service}${req.argument}`);
+  const rules = candidates.rules;
 
   let rule: Rule | null = null;
   try {
-    for (const r of rules as readonly Rule[]) {
+    for (const r of rules) {
       if (ruleMatches(r, req, si)) {
         rule = r;
         break;
@@ -352,7 +350,7 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
         });
       }
       case 'ask':
-        return askDecision(rule, rules as readonly Rule[], req, si, base, opts);
+        return askDecision(rule, rules, req, si, base, opts);
     }
   } catch (err) {
     expected(err, EvaluationFault);

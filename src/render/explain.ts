@@ -159,9 +159,9 @@ export function explain(
     if (shown.length < skipped.length)
       out.push(`  ... ${skipped.length - shown.length} more (use --all to list them)`);
     const considered = ruleset.candidates(req.service, req.argument);
-    if (Array.isArray(considered) && 'rules' in ruleset) {
+    if (considered.kind === 'rules' && 'rules' in ruleset) {
       const total = (ruleset as { rules: readonly Rule[] }).rules.length;
-      const others = total - considered.length;
+      const others = total - considered.rules.length;
       if (others > 0) out.push(`  (${others} rules for other services were not considered)`);
     }
   }

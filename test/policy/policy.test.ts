@@ -9,7 +9,7 @@ import { expandTarget } from '../../src/policy/ask.js';
 import { type DenyDecision, type AllowDecision, type Decision, type AskDecision, codePointSort } from '../../src/policy/decision.js';
 import { confirmAsk, evaluate, evaluateRequest } from '../../src/policy/evaluate.js';
 import { defaultDispvmName, EvaluationFault, matchesSource, matchesTarget, sameQube } from '../../src/policy/match.js';
-import { LegacyPolicy, NOT_FOUND, loadPolicySet, Policy } from '../../src/policy/policy.js';
+import { LegacyPolicy, loadPolicySet, Policy } from '../../src/policy/policy.js';
 import { checkServiceArg, parseRequest, splitServiceArg } from '../../src/policy/request.js';
 import { parseSystemInfo, SystemInfo, SystemInfoError, systemInfoFromJson } from '../../src/policy/system-info.js';
 import { decide, makeSystem, uuidOf, memPolicy, LEGACY_DIR, memLegacy, memTree, POLICY_DIR } from '../helpers/policy.js';
@@ -1235,7 +1235,7 @@ t.test('--legacy', async (t) => {
     t.equal(d.kind, 'no-rule');
     t.match(d.reason, /policy not found/);
     t.equal(d.rule, null);
-    t.equal(pol.candidates('other', '+'), NOT_FOUND);
+    t.same(pol.candidates('other', '+'), { kind: 'not-found' });
     // names the R4.0 reader ignores never count as the file
     const ign = memLegacy({ '.hidden': 'work personal allow\n', 'svc.rpmnew': 'work personal allow\n', 'svc.swp': '', 'svc.rpmsave': '' });
     for (const svc of ['.hidden', 'svc.rpmnew', 'svc.swp', 'svc.rpmsave']) t.match(denied(ev(ign, 'work', 'personal', svc)).reason, /not found/, svc);
@@ -1269,6 +1269,7 @@ t.test('--legacy', async (t) => {
     const d = denied(ev(bad, 'work', 'personal', 'svc'));
     t.equal(d.kind, 'load-error');
     t.match(d.reason, /svc:2/);
+    t.match(bad.candidates('svc', '+'), { kind: 'error', error: { line: 2 } }, 'the error, tagged');
     // other services are unaffected
     t.equal(ev(memLegacy({ svc: 'work\n', ok: 'work personal allow\n' }), 'work', 'personal', 'ok').result, 'allow');
     // a missing legacy directory
@@ -1300,11 +1301,12 @@ t.test('Policy rule index', async (t) => {
     });
     t.equal(pol.error, null);
     t.same(
-      pol.candidates('svc').map((r) => `${r.file.split('/').pop()}:${r.line}`),
+      pol.rulesFor('svc').map((r) => `${r.file.split('/').pop()}:${r.line}`),
       ['10-a.policy:1', '10-a.policy:2', '20-b.policy:1'],
     );
-    t.same(pol.candidates('other').map((r) => r.line), [2, 3]);
-    t.same(pol.candidates('unnamed').map((r) => r.line), [2], 'only the * rules');
+    t.same(pol.rulesFor('other').map((r) => r.line), [2, 3]);
+    t.same(pol.rulesFor('unnamed').map((r) => r.line), [2], 'only the * rules');
+    t.equal(pol.candidates('svc').kind, 'rules');
     t.equal(pol.candidates('svc'), pol.candidates('svc'), 'cached');
     t.equal(pol.candidates('unnamed'), pol.candidates('nothing'), 'one wildcard-only list');
     t.same([...pol.namedServices].sort(), ['other', 'svc']);
@@ -1319,7 +1321,7 @@ t.test('Policy rule index', async (t) => {
     t.match(pol.error!.describe(), /10-a\.policy:1/);
     const empty = new Policy([]);
     t.equal(empty.error, null);
-    t.same(empty.candidates('x'), []);
+    t.same(empty.candidates('x'), { kind: 'rules', rules: [] });
     t.same(empty.load, { files: [], dirs: [], notices: [] });
   });
 
