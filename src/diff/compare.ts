@@ -21,6 +21,7 @@
  *  - only the remaining requests are evaluated, in both policies.
  * Tests check the result against evaluating every request of the space.
  */
+import { paramValueList } from '../parser/params.js';
 import type { Rule } from '../parser/rule.js';
 import { expected } from '../errors.js';
 import { evaluateRequest } from '../policy/evaluate.js';
@@ -90,11 +91,7 @@ function behaviourText(r: Rule): string {
     r.target.kind,
     r.target.text,
     r.action,
-    r.redirect?.text ?? null,
-    r.defaultTarget?.text ?? null,
-    r.user,
-    r.autostart,
-    r.notify,
+    ...paramValueList(r),
   ]);
 }
 

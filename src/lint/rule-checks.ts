@@ -4,6 +4,7 @@
  * with system info, names, tags and types that do not exist and
  * `@dispvm:X` for an X that is not a disposable template.
  */
+import { tokenParams } from '../parser/params.js';
 import type { Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
 import type { SystemInfo } from '../policy/system-info.js';
@@ -52,15 +53,14 @@ export function unsendableUser(rule: Rule, cols: RuleColumns): Finding | null {
   };
 }
 
-/** The token columns of a rule with their columns: SOURCE, TARGET, target=, default_target=. */
+/** The tokens of a rule with their columns: SOURCE, TARGET and the token-valued parameters. */
 function tokens(rule: Rule, cols: RuleColumns): Array<[Token, number]> {
   const out: Array<[Token, number]> = [
     [rule.source, cols.source],
     [rule.target, cols.target],
   ];
-  // a rule with target= or default_target= has that parameter on its line
-  if (rule.redirect) out.push([rule.redirect, cols.params.get('target')!]);
-  if (rule.defaultTarget) out.push([rule.defaultTarget, cols.params.get('default_target')!]);
+  // a rule with a token-valued parameter (target=, default_target=) has it on its line
+  for (const [tok, key] of tokenParams(rule)) out.push([tok, cols.params.get(key)!]);
   return out;
 }
 
