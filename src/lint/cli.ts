@@ -13,7 +13,7 @@ import { expected } from '../errors.js';
 import { collectInputs } from './inputs.js';
 import { lint } from './lint.js';
 import { render, summarise, type Format } from './output.js';
-import { RULE_IDS, RULES } from './rules.js';
+import { LINT_RULES } from './rules.js';
 import type { TreeSpec } from './tree.js';
 
 export interface LintArgs {
@@ -29,8 +29,8 @@ export interface LintArgs {
 }
 
 export function ruleList(): string {
-  const width = Math.max(...RULE_IDS.map((id) => id.length));
-  return RULE_IDS.map((id) => `${id.padEnd(width)}  ${RULES[id].severity.padEnd(7)}  ${RULES[id].description}\n`).join('');
+  const width = Math.max(...LINT_RULES.map((r) => r.id.length));
+  return LINT_RULES.map((r) => `${r.id.padEnd(width)}  ${r.severity.padEnd(7)}  ${r.description}\n`).join('');
 }
 
 export async function runLint(a: LintArgs, io: Io, fs: FileSource = nodeFileSource, cwd = process.cwd()): Promise<number> {

@@ -15,7 +15,7 @@ import type { SystemInfo } from '../../src/policy/system-info.js';
 import { lint } from '../../src/lint/lint.js';
 import { runLint, ruleList, type LintArgs } from '../../src/lint/cli.js';
 import { artifactUri, render, textLine } from '../../src/lint/output.js';
-import { RULE_IDS, RULES, diagnostic, isRuleId } from '../../src/lint/rules.js';
+import { LINT_RULES, RULE_IDS, RULES, diagnostic, isRuleId } from '../../src/lint/rules.js';
 import {
   atoms,
   expansionCovers,
@@ -72,15 +72,26 @@ function lintMemFull(files: Record<string, string>, o: MemLint = {}) {
 
 const P = 'policy.d/50-test.policy';
 
-t.test('rule catalogue', async (t) => {
+t.test('rule registry', async (t) => {
   t.ok(RULE_IDS.length >= 40);
-  for (const id of RULE_IDS) {
-    t.ok(/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id), `${id} is kebab-case`);
-    t.ok(RULES[id].description.length > 10, `${id} has a description`);
+  t.equal(new Set(RULE_IDS).size, RULE_IDS.length, 'ids are unique');
+  for (const r of LINT_RULES) {
+    t.ok(/^[a-z0-9]+(-[a-z0-9]+)*$/.test(r.id), `${r.id} is kebab-case`);
+    t.ok(r.description.length > 10, `${r.id} has a description`);
+    // every syntax id is the loader's, every other one has a check of its own
+    t.equal(r.check.per === 'loader', r.severity === 'error', `${r.id}: errors come from the loader, and only errors`);
   }
-  t.equal(RULES['field-count'].severity, 'error');
-  t.equal(RULES.shadowed.severity, 'warning');
-  t.equal(RULES['compat-not-checked'].severity, 'note');
+  t.equal(RULES.get('field-count')!.severity, 'error');
+  t.equal(RULES.get('shadowed')!.severity, 'warning');
+  t.equal(RULES.get('compat-not-checked')!.severity, 'note');
+  t.same(
+    LINT_RULES.filter((r) => r.needs === 'system-info').map((r) => r.id),
+    ['unknown-qube', 'unknown-tag', 'dispvm-not-template'],
+  );
+  t.same(
+    LINT_RULES.filter((r) => r.needs === 'whole-policy').map((r) => r.id),
+    ['redundant', 'ask-default-target'],
+  );
   t.ok(isRuleId('shadowed'));
   t.notOk(isRuleId('constructor'), 'not fooled by Object.prototype');
   const list = ruleList();
