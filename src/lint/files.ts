@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import type { FileSource } from '../parser/file-source.js';
 import { isIgnoredLegacyName, looksLikePolicyFile } from '../parser/loader.js';
-import { CHARSET, pyStrip, splitFields } from '../parser/text.js';
+import { readDirective } from '../parser/directives.js';
+import { CHARSET, pyStrip } from '../parser/text.js';
 import { listSorted } from './inputs.js';
 import type { Sources } from './locate.js';
 import { finding, type Finding } from './finding.js';
@@ -53,12 +54,12 @@ function inside(p: string, dir: string): boolean {
 /** An include directive (policy.d or service-file syntax): its words and the path's column. */
 function parseInclude(line: string): { words: string[]; p: string; column: number } | null {
   const { text, offset } = pyStrip(line);
-  const fields = splitFields(text.startsWith('$include:') ? '!include ' + text.slice(9) : text, offset);
-  const word = fields[0]?.text;
-  const want = word === '!include' || word === '!include-dir' ? 2 : word === '!include-service' ? 4 : 0;
-  if (want === 0 || fields.length !== want) return null;
-  const last = fields[want - 1]!;
-  return { words: fields.map((f) => f.text), p: last.text, column: last.column };
+  const service = text.startsWith('$include:');
+  if (!service && !text.startsWith('!')) return null;
+  const d = readDirective(service ? '!include ' + text.slice('$include:'.length) : text, offset, service ? 'service' : 'policy');
+  if (!d.ok || d.name === '!compat-4.0') return null;
+  const last = d.params[d.params.length - 1]!;
+  return { words: [d.word.text, ...d.params.map((f) => f.text)], p: last.text, column: last.column };
 }
 
 /** Every include directive of the tree's files, in load order, with its target resolved against `base(file)`. */
