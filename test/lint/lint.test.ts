@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
+import { matchGolden } from '../helpers/golden.js';
 import { FileSourceError, memoryFileSource, nodeFileSource, type FileSource } from '../../src/parser/file-source.js';
 import { parseToken, type Token, type TokenContext } from '../../src/parser/tokens.js';
 import type { Rule } from '../../src/parser/rule.js';
@@ -800,8 +801,7 @@ t.test('seeded bugs: golden files in every format', async (t) => {
     );
     t.equal(status, 1, `${format}: errors fail`);
     const file = path.join(SEEDED, golden);
-    if (process.env['UPDATE_GOLDEN']) fs.writeFileSync(file, c.out);
-    t.equal(c.out, fs.readFileSync(file, 'utf8'), `${format} output matches ${golden}`);
+    matchGolden(t, file, c.out, `${format} output (${golden})`);
     if (format === 'sarif') assertSarif(t, JSON.parse(c.out));
   }
   // every rule id the seeded tree is meant to show appears in the golden text

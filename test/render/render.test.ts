@@ -134,7 +134,6 @@ t.test('result block (SPEC §3.3, §3.4)', async (t) => {
     t.match(allowBlock(d), /^user=alice\n/);
     t.match(allowBlock({ ...d, user: '' } as AllowDecision), /^user=DEFAULT\n/);
     t.match(allowBlock({ ...d, user: null } as AllowDecision), /^user=DEFAULT\n/);
-    t.equal(resultBlock(d), allowBlock(d));
   });
 });
 
@@ -256,7 +255,6 @@ t.test('eval --json object (SPEC §3.3)', async (t) => {
     const d = decide('svc * @anyvm @anyvm ask\n', 'work', '', 'svc', { si });
     const line = decisionJsonLine(d);
     t.notMatch(line, /\n/);
-    t.same(JSON.parse(line), decisionToJson(d));
     t.match(line, /^\{"result":"ask","service":"svc","argument":"\+","source":"work","requested_target":"@default","target":null,"targets":\[/);
   });
 });
