@@ -8,6 +8,30 @@ import { expected, UsageError } from '../errors.js';
 import type { Io } from '../io/io.js';
 import { didYouMean } from './suggest.js';
 
+/**
+ * `-` (standard input) as yargs would never lose it. yargs drops a lone `-`
+ * from a command's positionals (`fmt -` gave no paths at all) and reads it
+ * as an empty option value; so before parsing, each `-` before `--` is
+ * swapped for a word no command line can hold (argv has no NUL), and
+ * swapped back before any check or handler sees the arguments.
+ */
+const STDIN_WORD = '\0-';
+
+export function protectStdin(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => (a === '-' && (end < 0 || i < end) ? STDIN_WORD : a));
+}
+
+function restoreStdin(v: unknown): unknown {
+  if (v === STDIN_WORD) return '-';
+  return Array.isArray(v) ? v.map(restoreStdin) : v;
+}
+
+/** yargs middleware: every `-` back where it was given. */
+function restoreStdinWords(a: Record<string, unknown>): void {
+  for (const k of Object.keys(a)) a[k] = restoreStdin(a[k]);
+}
+
 /** What yargs' getOptions() tells (public API that @types/yargs does not declare). */
 interface OptionTable {
   key: Record<string, unknown>;
@@ -37,6 +61,7 @@ function words(argv: readonly string[]): string[] {
  * word, what it is, and the closest known one.
  */
 export function usageMessage(msg: string, argv: readonly string[], t: OptionTable, commands: readonly string[]): string {
+  msg = msg.replaceAll(STDIN_WORD, '-');
   const m = /^Unknown arguments?: (.*)$/s.exec(msg);
   if (m === null) return msg;
   const bad = m[1]!.split(', ')[0]!;
@@ -66,6 +91,7 @@ export async function parseCommandLine(
   commands: readonly string[] = [],
 ): Promise<Record<string, unknown> | null> {
   parser
+    .middleware(restoreStdinWords, true)
     .fail((msg, err) => {
       // a message means a usage problem; an error without one comes from a handler
       if (msg === null || msg === undefined) throw err;

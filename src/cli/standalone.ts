@@ -8,12 +8,12 @@ import type { SubCommand } from './command.js';
 import type { Io } from '../io/io.js';
 import { VERSION } from '../version.js';
 import { rejectRepeatedOptions } from './options.js';
-import { parseCommandLine, reportUsage } from './parse.js';
+import { parseCommandLine, protectStdin, reportUsage } from './parse.js';
 import { expected, UsageError } from '../errors.js';
 
 export async function standaloneMain(name: string, sub: SubCommand, argv: readonly string[], io: Io): Promise<number> {
   const built = sub.builder(
-    yargs([...argv])
+    yargs(protectStdin(argv))
       .scriptName(name)
       .usage(`${sub.usage ?? 'usage: $0 [options]'}\n\n${sub.describe}`)
       .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': true })

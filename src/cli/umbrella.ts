@@ -9,7 +9,7 @@ import { VERSION } from '../version.js';
 import { defaultIo, type Io } from '../io/io.js';
 import { execMain, parseExecArgs } from './exec-main.js';
 import { rejectRepeatedOptions } from './options.js';
-import { parseCommandLine } from './parse.js';
+import { parseCommandLine, protectStdin } from './parse.js';
 import { DECISION_COMMANDS, TOOL_COMMANDS } from './commands/index.js';
 import type { SubCommand } from './command.js';
 
@@ -24,22 +24,10 @@ export function isR40Form(argv: readonly string[]): boolean {
   }
 }
 
-/** `--batch -` must mean standard input; yargs would read the lone dash as an empty value. */
-export function normaliseArgv(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--batch' && argv[i + 1] === '-') {
-      out.push('--batch=-');
-      i++;
-    } else out.push(argv[i]!);
-  }
-  return out;
-}
-
 export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   if (isR40Form(argv)) return execMain(argv, { version: VERSION, form: 'r40' });
   let status = 0;
-  const parser = yargs(normaliseArgv(argv))
+  const parser = yargs(protectStdin(argv))
     .scriptName('qrexec-policy')
     .usage('$0 <command> [options]\n\nQubes OS qrexec policy: evaluate, explain and check policy.')
     // qube names like 12 stay strings; --path takes one value per use (not greedy)

@@ -13,6 +13,7 @@ import type { Io } from '../io/io.js';
 import { loadLegacyDir } from './load.js';
 import { renderConverted } from './render.js';
 import { verifyConverted } from './verify.js';
+import { describeIo } from '../errors.js';
 
 export const DEFAULT_OUTPUT_NAME = '35-compat-converted.policy';
 
@@ -42,7 +43,7 @@ function writeAtomically(file: string, text: string, force: boolean): string | n
     } catch {
       // it was never created
     }
-    return `cannot write ${file}: ${(err as NodeJS.ErrnoException).code}`;
+    return `cannot write ${file}: ${describeIo(err)}`;
   }
 }
 

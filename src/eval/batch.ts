@@ -2,7 +2,7 @@
  * `qrexec-policy eval --json --batch FILE|-`: one JSON request per input
  * line, one JSON decision per output line, in order (SPEC §3.3).
  */
-import { expected } from '../errors.js';
+import { describeIo, expected } from '../errors.js';
 import * as fs from 'node:fs';
 import { evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
@@ -88,7 +88,7 @@ export async function runBatch(args: EvalArgs, io: Io = defaultIo()): Promise<nu
   try {
     input = fs.readFileSync(args.batch === '-' ? 0 : args.batch!, 'utf8');
   } catch (err) {
-    io.err(`qrexec-policy eval: cannot read ${args.batch}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+    io.err(`qrexec-policy eval: cannot read ${args.batch}: ${describeIo(err)}\n`);
     return 2;
   }
   const lines = input.split('\n');

@@ -3,7 +3,7 @@
  * system info, evaluate the graph's space, write DOT or JSON.
  */
 import * as fs from 'node:fs';
-import { expected, UsageError } from '../errors.js';
+import { describeIo, expected, UsageError } from '../errors.js';
 import { listLegacyDir, DEFAULT_LEGACY_PATH } from '../parser/loader.js';
 import { nodeFileSource } from '../parser/file-source.js';
 import type { PolicyError } from '../parser/errors.js';
@@ -81,13 +81,13 @@ function openOutput(file: string | undefined, io: Io): { write: (s: string) => v
   try {
     fd = fs.openSync(file, 'w');
   } catch (err) {
-    throw new GraphFailure(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code}`, 1);
+    throw new GraphFailure(`cannot write ${file}: ${describeIo(err)}`, 1);
   }
   const write = (s: string) => {
     try {
       fs.writeSync(fd, s);
     } catch (err) {
-      throw new GraphFailure(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code}`, 1);
+      throw new GraphFailure(`cannot write ${file}: ${describeIo(err)}`, 1);
     }
   };
   return { write, close: () => fs.closeSync(fd) };

@@ -9,6 +9,7 @@ import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
 import { LegacyPolicy, loadPolicySet, type RuleSet } from '../policy/policy.js';
 import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-info.js';
 import { configuredPath, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
+import { describeIo } from '../errors.js';
 
 export interface SourceOptions {
   path?: readonly string[] | undefined;
@@ -54,7 +55,7 @@ export function readSystemInfoFile(file: string): SystemInfo {
     bytes = fs.readFileSync(file);
   } catch (err) {
     if (err instanceof SystemInfoError) throw err;
-    throw new SystemInfoError(`cannot read system info ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new SystemInfoError(`cannot read system info ${file}: ${describeIo(err)}`);
   }
   return decodeSystemInfo(bytes, `system info ${file}`);
 }

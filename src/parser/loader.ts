@@ -142,7 +142,9 @@ export class PolicyLoader {
     } catch (err) {
       expected(err, FileSourceError);
       if (from === null && path.resolve(dir) === RUNTIME_POLICY_PATH && err.kind === 'missing') return null;
-      this.error(new PolicyError('policy-dir', `cannot read policy directory ${dir}: ${err.message}`, from ?? dir, line));
+      // a top-level directory is the error's file: name it once
+      const what = from === null ? 'cannot read the policy directory' : `cannot read policy directory ${dir}`;
+      this.error(new PolicyError('policy-dir', `${what}: ${err.problem}`, from ?? dir, line));
       return null;
     }
     this.result.dirs.push(dir);
@@ -176,7 +178,7 @@ export class PolicyLoader {
     } catch (err) {
       expected(err, FileSourceError);
       const id = err.kind === 'encoding' ? 'file-encoding' : err.kind === 'too-large' ? 'file-too-large' : 'file-read';
-      this.error(new PolicyError(id, err.message, file, null));
+      this.error(new PolicyError(id, err.problem, file, null));
       return null;
     }
   }
@@ -373,7 +375,7 @@ export function listLegacyDir(
     names = fs.list(dir);
   } catch (err) {
     expected(err, FileSourceError);
-    return { error: `cannot read legacy policy directory ${dir}: ${err.message}` };
+    return { error: `cannot read legacy policy directory ${dir}: ${err.problem}` };
   }
   const skipped: string[] = [];
   const entries: LegacyEntry[] = [];
@@ -423,7 +425,7 @@ export function loadLegacyService(
   if (fs.kind(dir) !== 'dir') {
     return {
       rules: null,
-      errors: [new PolicyError('legacy-dir', `legacy policy directory ${dir} does not exist`, dir, null)],
+      errors: [new PolicyError('legacy-dir', 'the legacy policy directory does not exist', dir, null)],
       files: [],
     };
   }

@@ -107,7 +107,7 @@ t.test('refusals: by the service (its class), by qrexec (its status), a file tha
   const fails = await cli(['--qrexec-client-vm', path.join(dir, 'script-fails'), '-l'], { dom0: true });
   t.same(fails, { status: 1, out: '', err: 'qubes-policy: policy.List failed (exit status 7)\n' });
   const missing = await cli(['--qrexec-client-vm', path.join(dir, 'nope'), '-l'], { dom0: true });
-  t.same(missing, { status: 1, out: '', err: `qubes-policy: cannot run ${dir}/nope: ENOENT\n` });
+  t.same(missing, { status: 1, out: '', err: `qubes-policy: cannot run ${dir}/nope: does not exist\n` });
 });
 
 t.test('usage errors: exit 2 before any call', async (t) => {

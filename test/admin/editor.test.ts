@@ -147,7 +147,7 @@ t.test('quit, end of input, an editor that fails or is missing: the text is kept
   const m = setup(t);
   const missing = await edit(m, [], {}, { env: { EDITOR: path.join(m.root, 'no-editor') } });
   t.equal(missing.status, 1);
-  t.match(missing.err, /^qubes-policy-editor: cannot run the editor .*no-editor: ENOENT; your text is in /);
+  t.match(missing.err, /^qubes-policy-editor: cannot run the editor .*no-editor: does not exist; your text is in /);
 
   const u = setup(t, undefined, [{ keep: true }]);
   const same = await edit(u, []);

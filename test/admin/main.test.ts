@@ -159,8 +159,8 @@ t.test('the lock interoperates with flock(1) (and so with Qubes\' own writer): i
 t.test('the lock fails closed: no directory, no flock(1), a flock(1) that fails', async (t) => {
   const dir = t.testdir({ file: '', 'flock-fails': '#!/bin/sh\necho "flock: broken" >&2\nexit 3\n' });
   fs.chmodSync(path.join(dir, 'flock-fails'), 0o755);
-  await t.rejects(withDirLock(path.join(dir, 'none'), () => 0), new LockError(`cannot lock ${dir}/none: ENOENT`));
-  await t.rejects(withDirLock(path.join(dir, 'file'), () => 0), new LockError(`cannot lock ${dir}/file: ENOTDIR`));
-  await t.rejects(withDirLock(dir, () => 0, { flock: path.join(dir, 'no-flock') }), new LockError(`cannot lock ${dir}: cannot run ${dir}/no-flock (ENOENT)`));
+  await t.rejects(withDirLock(path.join(dir, 'none'), () => 0), new LockError(`cannot lock ${dir}/none: does not exist`));
+  await t.rejects(withDirLock(path.join(dir, 'file'), () => 0), new LockError(`cannot lock ${dir}/file: a part of the path is not a directory`));
+  await t.rejects(withDirLock(dir, () => 0, { flock: path.join(dir, 'no-flock') }), new LockError(`cannot lock ${dir}: cannot run ${dir}/no-flock (does not exist)`));
   await t.rejects(withDirLock(dir, () => 0, { flock: path.join(dir, 'flock-fails') }), new LockError(`cannot lock ${dir}: flock exited 3: flock: broken`));
 });

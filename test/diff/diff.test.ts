@@ -327,7 +327,7 @@ t.test('qrexec-policy diff: trees that cannot be compared, and usage errors, exi
   t.equal(notDir.err, `qrexec-policy diff: ${at('file.txt')} is not a directory\nqrexec-policy diff: ${at('nowhere')} is not a directory\n`);
   const si2 = await diffCli(['--system-info', at('no-such.json'), at('old'), at('same')]);
   t.equal(si2.status, 2);
-  t.equal(si2.err, `qrexec-policy diff: cannot read system info ${at('no-such.json')}: ENOENT\n`);
+  t.equal(si2.err, `qrexec-policy diff: cannot read system info ${at('no-such.json')}: does not exist\n`);
   const usage = await diffCli([at('old')]);
   t.equal(usage.status, 2);
   t.match(usage.err, /Not enough non-option arguments/);

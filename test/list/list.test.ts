@@ -446,7 +446,7 @@ t.test('fail closed: an unusable policy or system info lists nothing, one line, 
   if (fs.existsSync('/etc/qubes-rpc/policy')) t.equal(d.status, 0, 'a Qubes dom0: its R4.0 directory');
   else {
     t.same([d.status, d.out], [1, '']);
-    t.match(d.err, /^qrexec-policy list: cannot read legacy policy directory \/etc\/qubes-rpc\/policy: .*ENOENT\n$/);
+    t.equal(d.err, 'qrexec-policy list: cannot read legacy policy directory /etc/qubes-rpc/policy: does not exist\n');
   }
   // system info from the environment, as every command
   const e = await listCli(['--path', p.policy, '--source', 'work', '--target', 'vault', '--service', 'qubes.Gpg', '--format', 'json'], { env: { QREXEC_POLICY_SYSTEM_INFO: p.si } });

@@ -10,7 +10,7 @@ export const command: SubCommand = {
     requestPositionals(policyOptions(y), false)
       .usage('$0 eval [options] [--] SOURCE TARGET SERVICE[+ARG]\n$0 eval --json [options] --batch FILE|-\n\ndecide one request (or many with --batch)')
       .option('json', { type: 'boolean', describe: 'print the decision as one JSON object' })
-      .option('batch', { type: 'string', describe: 'evaluate one JSON request per line of FILE (- for stdin)' })
+      .option('batch', { type: 'string', describe: 'evaluate one JSON request per line of FILE (- for standard input)' })
       .check((a) => {
         if (a.batch !== undefined) return true;
         const w = requestWords(a);

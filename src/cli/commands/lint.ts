@@ -11,7 +11,7 @@ export const command: SubCommand = {
       .positional('paths', {
         type: 'string',
         array: true,
-        describe: 'policy directories, files or globs (default: the policy directories)',
+        describe: 'policy directories, files or globs, or - for standard input (default: the policy directories)',
       })
       .option('path', {
         type: 'string',
