@@ -11,7 +11,7 @@ import { explain } from '../render/explain.js';
 import { decisionJsonLine } from '../render/json.js';
 import { decisionText } from '../render/text.js';
 import { defaultIo, type Io } from '../io/io.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
+import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, showPaths, unreadablePolicy, type SourceOptions } from '../io/sources.js';
 import { winstonLogger, type Level } from '../log.js';
 
 export interface EvalArgs extends SourceOptions {
@@ -25,6 +25,8 @@ export interface EvalArgs extends SourceOptions {
   batch?: string | undefined;
   logLevel?: Level | undefined;
 }
+
+const EVAL = 'qrexec-policy eval';
 
 /** Exit status of `eval` for a decision: 0 allow, 1 deny, 3 ask. */
 export function evalStatus(d: Decision): number {
@@ -48,12 +50,20 @@ export function denySystemInfo(req: { source?: string | undefined; requestedSour
   };
 }
 
+/**
+ * One request. When nothing can be decided (the system info or a policy
+ * directory cannot be read) the command says why on stderr and exits
+ * CANNOT_DECIDE; with --json it still prints the deny qrexec would answer.
+ */
 export async function runEval(args: EvalArgs, io: Io = defaultIo()): Promise<number> {
   let d: Decision;
+  let problem: string | null = null;
   try {
     const si = await obtainSystemInfo(args, io.env);
+    const ruleset = openRuleSet(args);
+    problem = unreadablePolicy(ruleset, args);
     d = evaluate(
-      openRuleSet(args),
+      ruleset,
       si,
       { source: args.source!, target: args.target!, service: args.service!, requestedSource: args.requestedSource ?? null },
       { assumeYesForAsk: !!args.assumeYesForAsk },
@@ -61,13 +71,19 @@ export async function runEval(args: EvalArgs, io: Io = defaultIo()): Promise<num
   } catch (err) {
     expected(err, SystemInfoError);
     d = denySystemInfo(args, err);
+    problem = err.message;
   }
   if (d.warnings.length) {
     // winston is loaded only when there is something to say
     const log = await winstonLogger(args.logLevel ?? 'warn');
     for (const w of d.warnings) log.log('warn', w);
   }
-  io.out((args.json ? decisionJsonLine(d) : decisionText(d)) + '\n');
+  if (args.json) io.out(decisionJsonLine(d) + '\n');
+  if (problem !== null) {
+    io.err(`${EVAL}: could not decide: ${problem}\n`);
+    return CANNOT_DECIDE;
+  }
+  if (!args.json) io.out(decisionText(d, showPaths(args)) + '\n');
   return evalStatus(d);
 }
 
@@ -81,15 +97,22 @@ export interface ExplainArgs extends SourceOptions {
 }
 
 export async function runExplain(args: ExplainArgs, io: Io): Promise<number> {
+  let si;
   try {
-    const si = await obtainSystemInfo(args, io.env);
-    const input: RequestInput = { source: args.source, target: args.target, service: args.service, requestedSource: args.requestedSource ?? null };
-    const { text, decision } = explain(openRuleSet(args), si, input, { assumeYesForAsk: !!args.assumeYesForAsk, all: !!args.all });
-    io.out(text);
-    return evalStatus(decision);
+    si = await obtainSystemInfo(args, io.env);
   } catch (err) {
     expected(err, SystemInfoError);
-    io.err(`qrexec-policy explain: ${err.message}\n`);
-    return 1;
+    io.err(`qrexec-policy explain: could not decide: ${err.message}\n`);
+    return CANNOT_DECIDE;
   }
+  const ruleset = openRuleSet(args);
+  const problem = unreadablePolicy(ruleset, args);
+  if (problem !== null) {
+    io.err(`qrexec-policy explain: could not decide: ${problem}\n`);
+    return CANNOT_DECIDE;
+  }
+  const input: RequestInput = { source: args.source, target: args.target, service: args.service, requestedSource: args.requestedSource ?? null };
+  const { text, decision } = explain(ruleset, si, input, { assumeYesForAsk: !!args.assumeYesForAsk, all: !!args.all, show: showPaths(args) });
+  io.out(text);
+  return evalStatus(decision);
 }

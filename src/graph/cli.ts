@@ -10,7 +10,7 @@ import type { PolicyError } from '../parser/errors.js';
 import { Policy, type RuleSet } from '../policy/policy.js';
 import { SystemInfoError } from '../policy/system-info.js';
 import type { Io } from '../io/io.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
+import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, unreadablePolicy, type SourceOptions } from '../io/sources.js';
 import { graphEdges, type GraphEdge } from './collect.js';
 import { renderDot, renderJson } from './render.js';
 import { optionValues, selectServices, selectSources, selectTargets } from './select.js';
@@ -107,6 +107,8 @@ export async function runGraph(args: GraphArgs, io: Io, name = 'qrexec-policy gr
     const si = await obtainSystemInfo(args, io.env);
     const sources = selectSources(sourceValues, si);
     const ruleset = openRuleSet(args);
+    const unreadable = unreadablePolicy(ruleset, args);
+    if (unreadable !== null) throw new GraphFailure(`could not decide: ${unreadable}`, CANNOT_DECIDE);
     const { pairs, named } = pairsOf(ruleset, args, services);
     const space = { sources, targets: graphTargets(si), pairs, otherService: otherServiceName(named) };
     // with --full-output every call that may happen is drawn, asks included (as the reference does)
@@ -121,8 +123,8 @@ export async function runGraph(args: GraphArgs, io: Io, name = 'qrexec-policy gr
     return 0;
   } catch (err) {
     if (err instanceof SystemInfoError) {
-      io.err(`${name}: ${err.message}\n`);
-      return 1;
+      io.err(`${name}: could not decide: ${err.message}\n`);
+      return CANNOT_DECIDE;
     }
     expected(err, GraphFailure);
     io.err(`${name}: ${err.message}\n`);

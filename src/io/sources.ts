@@ -6,9 +6,11 @@
 import * as fs from 'node:fs';
 import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
 import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
-import { LegacyPolicy, loadPolicySet, type RuleSet } from '../policy/policy.js';
+import { LegacyPolicy, loadPolicySet, type Policy, type RuleSet } from '../policy/policy.js';
 import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-info.js';
 import { configuredPath, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
+import { joinPath, nodeFileSource, type FileSource } from '../parser/file-source.js';
+import { asGiven, type ShowPath } from '../render/text.js';
 import { describeIo } from '../errors.js';
 
 export interface SourceOptions {
@@ -20,6 +22,40 @@ export interface SourceOptions {
 }
 
 /**
+ * Exit status of a command that could not decide anything: the system info
+ * or a policy directory cannot be read (not a denial: nothing was decided).
+ */
+export const CANNOT_DECIDE = 4;
+
+/**
+ * The error that makes `ruleset` unusable because a directory of it cannot
+ * be read (a policy or R4.0 directory; not a policy that reads but does not
+ * load), or null.
+ */
+export function unreadablePolicy(ruleset: RuleSet, opts: SourceOptions, fs: FileSource = nodeFileSource): string | null {
+  if (ruleset instanceof LegacyPolicy) {
+    const dir = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
+    return fs.kind(dir) === 'dir' ? null : `${dir}: the legacy policy directory does not exist`;
+  }
+  const e = (ruleset as Policy).errors.find((x) => x.id === 'policy-dir' || x.id === 'legacy-dir');
+  return e === undefined ? null : e.describe();
+}
+
+/** The policy directories the options name, highest priority first. */
+function policyDirs(opts: SourceOptions): readonly string[] {
+  return opts.path && opts.path.length ? opts.path : DEFAULT_POLICY_PATHS;
+}
+
+/**
+ * How paths of this policy are shown: as the command line named the
+ * directories (the loader names the files it includes by their real paths).
+ */
+export function showPaths(opts: SourceOptions, fs: FileSource = nodeFileSource): ShowPath {
+  const dirs = [...(opts.legacy ? [] : policyDirs(opts)), opts.legacyPath ?? DEFAULT_LEGACY_PATH];
+  return asGiven(dirs.map((d) => [joinPath(d, '.'), fs.resolve(d)] as const));
+}
+
+/**
  * The rule set the options name. `focus` (a service) is for one-shot callers
  * that decide a single request: only that service's rules are built, while
  * every line is still checked (see parser/quick-check.ts).
@@ -27,7 +63,7 @@ export interface SourceOptions {
 export function openRuleSet(opts: SourceOptions, focus?: string): RuleSet {
   const legacyPath = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
   if (opts.legacy) return new LegacyPolicy({ legacyPath });
-  const paths = opts.path && opts.path.length ? opts.path : DEFAULT_POLICY_PATHS;
+  const paths = policyDirs(opts);
   return loadPolicySet(focus === undefined ? { paths, legacyPath } : { paths, legacyPath, focus });
 }
 
@@ -76,7 +112,7 @@ export async function obtainSystemInfo(opts: SourceOptions, env: NodeJS.ProcessE
   try {
     reply = await qubesdCall({ socket, method: 'internal.GetSystemInfo', dest: 'dom0' });
   } catch (err) {
-    if (err instanceof QubesdError) throw new SystemInfoError(`cannot get system info: ${err.message}`);
+    if (err instanceof QubesdError) throw new SystemInfoError(`no system info: give --system-info FILE or run in dom0 (${err.message})`);
     throw err;
   }
   return decodeSystemInfo(reply, 'system info from qubesd');

@@ -13,7 +13,7 @@ import { Policy, type RuleSet } from '../policy/policy.js';
 import { splitServiceArg } from '../policy/request.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import type { Io } from '../io/io.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
+import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, showPaths, unreadablePolicy, type SourceOptions } from '../io/sources.js';
 import { legacyMentions, ruleMentions, serviceEntries, sourcesOf, targetsOf, type Mentions, type ServiceEntry } from './axes.js';
 import { globFilter, parseActions } from './select.js';
 import { listRows } from './rows.js';
@@ -87,10 +87,15 @@ export async function runList(args: ListArgs, io: ListIo): Promise<number> {
     si = await obtainSystemInfo(args, io.env);
   } catch (err) {
     expected(err, SystemInfoError);
-    io.err(`${NAME}: ${err.message}\n`);
-    return 1;
+    io.err(`${NAME}: could not decide: ${err.message}\n`);
+    return CANNOT_DECIDE;
   }
   const ruleset = openRuleSet(args);
+  const unreadable = unreadablePolicy(ruleset, args);
+  if (unreadable !== null) {
+    io.err(`${NAME}: could not decide: ${unreadable}\n`);
+    return CANNOT_DECIDE;
+  }
   const mentions = mentionsOf(ruleset, args);
   const entries = typeof mentions === 'string' ? [] : serviceEntries(mentions).filter((e) => select.service(e.name));
   const rules = typeof mentions === 'string' ? mentions : candidateRules(ruleset, entries);
@@ -111,7 +116,7 @@ export async function runList(args: ListArgs, io: ListIo): Promise<number> {
   const sink = streamSink(io.stream ?? process.stdout, io.out);
   const out = new BufferedOut(sink);
   const render =
-    args.format === 'json' ? writeJson(rows, out) : writeText(rows, out, useColour(args, io), { targets, rules });
+    args.format === 'json' ? writeJson(rows, out) : writeText(rows, out, useColour(args, io), { targets, rules, show: showPaths(args) });
   try {
     const n = await render.finally(sink.release);
     if (n === 0 && args.format !== 'json') io.err(`${NAME}: nothing matches the selection\n`);

@@ -486,6 +486,7 @@ t.test('qrexec-policy: --help on every subcommand prints its usage, exit 0', asy
     t.equal(r.status, 0, cmd);
     t.match(r.out, new RegExp(`^qrexec-policy ${cmd}\\b`), cmd);
     t.equal(r.err, '', cmd);
+    t.notMatch(r.out, /\[default: \[\]\]/, `${cmd}: no empty default shown for a list`);
   }
 });
 

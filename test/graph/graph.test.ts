@@ -414,10 +414,11 @@ t.test('errors: one line naming the bad value, file or line; no graph', async (t
     [['extra'], 2, /^qrexec-policy-graph: unexpected argument "extra"\nRun 'qrexec-policy-graph --help' for usage\.\n$/, true],
     [['--path', path.join(dir, 'bad')], 1, new RegExp(`^qrexec-policy graph: the policy does not load, so every call is denied:\\n  ${path.join(dir, 'bad')}/10-bad.policy:1: wrong number of fields\\n$`)],
     [['--legacy', '--legacy-path', path.join(dir, 'legacy')], 1, /does not load.*\n {2}.*qubes\.Broken:1: invalid action parameter syntax|does not load.*\n {2}.*qubes\.Broken:1:/],
-    [['--legacy', '--legacy-path', path.join(dir, 'nosuch')], 1, /^qrexec-policy graph: cannot read legacy policy directory .*nosuch: does not exist\n$/],
+    [['--legacy', '--legacy-path', path.join(dir, 'nosuch')], 4, /^qrexec-policy graph: could not decide: .*nosuch: the legacy policy directory does not exist\n$/],
+    [['--path', path.join(dir, 'nosuch')], 4, /^qrexec-policy graph: could not decide: .*nosuch: cannot read the policy directory: does not exist\n$/],
     [['--output', path.join(dir, 'no/such/dir.dot')], 1, /^qrexec-policy graph: cannot write .*no\/such\/dir\.dot: does not exist\n$/],
     [['--output', '/dev/full'], 1, /^qrexec-policy graph: cannot write \/dev\/full: no space left on the device\n$/],
-    [['--system-info', path.join(dir, 'nosuch.json')], 1, /^qrexec-policy graph: cannot read system info .*nosuch\.json: does not exist\n$/],
+    [['--system-info', path.join(dir, 'nosuch.json')], 4, /^qrexec-policy graph: could not decide: cannot read system info .*nosuch\.json: does not exist\n$/],
   ];
   for (const [args, status, msg, drop] of cases) {
     // (a single-value option given twice becomes a list in yargs: never repeat one here)
@@ -436,8 +437,8 @@ const HAS_R40_DIR = fs.existsSync('/etc/qubes-rpc/policy') && 'this machine has 
 
 t.test('--legacy without --legacy-path reads /etc/qubes-rpc/policy', { skip: HAS_R40_DIR }, async (t) => {
   const r = await graph(['--legacy', '--system-info', EX_SI]);
-  t.equal(r.status, 1);
-  t.equal(r.err, 'qrexec-policy graph: cannot read legacy policy directory /etc/qubes-rpc/policy: does not exist\n');
+  t.equal(r.status, 4);
+  t.equal(r.err, 'qrexec-policy graph: could not decide: /etc/qubes-rpc/policy: the legacy policy directory does not exist\n');
 });
 
 t.test('runGraph called directly: defaults, single values', async (t) => {

@@ -506,28 +506,29 @@ t.test('test: failures, coverage, usage problems', async (t) => {
   const args = { ...TEST_ARGS, path: [path.join(dir, 'policy.d')], legacyPath: path.join(dir, 'legacy'), systemInfo: path.join(dir, 'si.json') };
   const go = async (a: Partial<TestArgs>, env: NodeJS.ProcessEnv = {}) => {
     const c = captureIo(env);
-    const status = await runTest({ ...args, ...a }, c.io, nodeFileSource, dir);
+    const status = await runTest({ ...args, ...a }, c.io, nodeFileSource);
     return { status, out: c.out, err: c.err };
   };
   let r = await go({ cases: [path.join(dir, 'cases.d')], coverage: true, verbose: true });
   t.equal(r.status, 1);
+  // in file order, a malformed line among the others; every path as given (here: absolute)
   t.equal(
     r.out,
     [
-      'FAIL cases.d/a.cases:4: bad test case: expected SOURCE TARGET SERVICE[+ARG] before ->, got 2 words',
-      'ok   cases.d/a.cases:1: work vault qubes.A -> allow vault',
-      'FAIL cases.d/a.cases:2: work vault qubes.A',
+      `ok   ${dir}/cases.d/a.cases:1: work vault qubes.A -> allow vault`,
+      `FAIL ${dir}/cases.d/a.cases:2: work vault qubes.A`,
       '  expected: deny',
       '  actual:   allow vault',
-      '  rule:     policy.d/50-a.policy:1: qubes.A * work vault allow',
-      'FAIL cases.d/a.cases:3: work vault qubes.B',
+      `  rule:     ${dir}/policy.d/50-a.policy:1: qubes.A * work vault allow`,
+      `FAIL ${dir}/cases.d/a.cases:3: work vault qubes.B`,
       '  expected: allow',
-      '  actual:   deny (denied by policy ' + path.join(dir, 'policy.d/50-a.policy') + ':2)',
-      '  rule:     policy.d/50-a.policy:2: qubes.B * work vault deny',
-      'ok   cases.d/b.json: case 1: work vault qubes.Zzz -> deny',
+      `  actual:   deny (denied by policy ${dir}/policy.d/50-a.policy:2)`,
+      `  rule:     ${dir}/policy.d/50-a.policy:2: qubes.B * work vault deny`,
+      `FAIL ${dir}/cases.d/a.cases:4: bad test case: expected SOURCE TARGET SERVICE[+ARG] before ->, got 2 words`,
+      `ok   ${dir}/cases.d/b.json: case 1: work vault qubes.Zzz -> deny`,
       '2 passed, 3 failed',
       'coverage: 2 of 3 rules decided a case',
-      '  not reached: legacy/qubes.L:1: work vault allow',
+      `  not reached: ${dir}/legacy/qubes.L:1: work vault allow`,
       '',
     ].join('\n'),
   );
@@ -542,10 +543,14 @@ t.test('test: failures, coverage, usage problems', async (t) => {
   t.equal(r.err, 'qrexec-policy test: --coverage needs the policy.d rules (not --legacy)\n');
   r = await go({ cases: [path.join(dir, 'none')] });
   t.equal(r.status, 2);
-  t.equal(r.err, `qrexec-policy test: no test cases in ${path.join(dir, 'none')}\n`);
+  t.equal(r.err, `qrexec-policy test: ${path.join(dir, 'none')}: does not exist\n`, 'a missing cases file says so');
+  r = await go({ cases: [path.join(dir, 'cases.d/*.nothing')] });
+  t.same([r.status, r.err], [2, `qrexec-policy test: no test cases in ${path.join(dir, 'cases.d/*.nothing')}\n`], 'a glob that matches nothing');
   r = await go({ cases: [path.join(dir, 'cases.d')], systemInfo: path.join(dir, 'nope.json') });
-  t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy test: cannot read system info/);
+  t.equal(r.status, 4, 'could not decide');
+  t.equal(r.err, `qrexec-policy test: could not decide: cannot read system info ${path.join(dir, 'nope.json')}: does not exist\n`);
+  r = await go({ cases: [path.join(dir, 'cases.d')], path: [path.join(dir, 'nowhere')] });
+  t.same([r.status, r.err], [4, `qrexec-policy test: could not decide: ${path.join(dir, 'nowhere')}: cannot read the policy directory: does not exist\n`]);
   r = await go({ cases: [path.join(dir, 'cases.d')], path: [path.join(dir, 'bad.d')] });
   t.equal(r.status, 1);
   t.equal(r.err, `qrexec-policy test: policy failed to load: ${path.join(dir, 'bad.d/50-a.policy')}:1: wrong number of fields\n`);

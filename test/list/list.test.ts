@@ -419,19 +419,19 @@ t.test('--legacy: the R4.0 files are what the policy mentions', async (t) => {
   t.match(rows[1]!.decision, { reason: 'policy not found for qubes.Bar+' });
 });
 
-t.test('fail closed: an unusable policy or system info lists nothing, one line, exit 1', async (t) => {
-  const cases: Array<[string[], RegExp]> = [
-    [['--path', p.bad, '--system-info', p.si], /^qrexec-policy list: policy failed to load: .*20-bad\.policy:2: /],
-    [['--path', p.policy, '--system-info', p.siNotJson], /^qrexec-policy list: system info .*si-notjson\.json: not valid JSON/],
-    [['--path', p.policy, '--system-info', p.missing], /^qrexec-policy list: cannot read system info .*no-such-file\.json/],
-    [['--path', path.join(dir, 'nowhere'), '--system-info', p.si], /^qrexec-policy list: policy failed to load: .*nowhere/],
-    [['--legacy', '--legacy-path', path.join(dir, 'nowhere'), '--system-info', p.si], /^qrexec-policy list: cannot read legacy policy directory .*nowhere/],
-    [['--legacy', '--legacy-path', path.join(dir, 'legacy-bad'), '--system-info', p.si], /^qrexec-policy list: policy failed to load: .*qubes\.Bad:2: /],
+t.test('fail closed: an unusable policy or system info lists nothing, one line; exit 1 (does not load) or 4 (could not decide)', async (t) => {
+  const cases: Array<[string[], number, RegExp]> = [
+    [['--path', p.bad, '--system-info', p.si], 1, /^qrexec-policy list: policy failed to load: .*20-bad\.policy:2: /],
+    [['--path', p.policy, '--system-info', p.siNotJson], 4, /^qrexec-policy list: could not decide: system info .*si-notjson\.json: not valid JSON/],
+    [['--path', p.policy, '--system-info', p.missing], 4, /^qrexec-policy list: could not decide: cannot read system info .*no-such-file\.json: does not exist/],
+    [['--path', path.join(dir, 'nowhere'), '--system-info', p.si], 4, /^qrexec-policy list: could not decide: .*nowhere: cannot read the policy directory: does not exist/],
+    [['--legacy', '--legacy-path', path.join(dir, 'nowhere'), '--system-info', p.si], 4, /^qrexec-policy list: could not decide: .*nowhere: the legacy policy directory does not exist/],
+    [['--legacy', '--legacy-path', path.join(dir, 'legacy-bad'), '--system-info', p.si], 1, /^qrexec-policy list: policy failed to load: .*qubes\.Bad:2: /],
   ];
-  for (const [args, re] of cases) {
+  for (const [args, status, re] of cases) {
     for (const format of ['text', 'json']) {
       const r = await listCli([...args, '--format', format]);
-      t.equal(r.status, 1, `${args.join(' ')} ${format}`);
+      t.equal(r.status, status, `${args.join(' ')} ${format}`);
       t.equal(r.out, '');
       t.match(r.err, re);
       t.equal(r.err.split('\n').length, 2, 'one line');
@@ -445,8 +445,8 @@ t.test('fail closed: an unusable policy or system info lists nothing, one line, 
   const d = await listCli(['--legacy', '--system-info', p.si, '--format', 'json']);
   if (fs.existsSync('/etc/qubes-rpc/policy')) t.equal(d.status, 0, 'a Qubes dom0: its R4.0 directory');
   else {
-    t.same([d.status, d.out], [1, '']);
-    t.equal(d.err, 'qrexec-policy list: cannot read legacy policy directory /etc/qubes-rpc/policy: does not exist\n');
+    t.same([d.status, d.out], [4, '']);
+    t.equal(d.err, 'qrexec-policy list: could not decide: /etc/qubes-rpc/policy: the legacy policy directory does not exist\n');
   }
   // system info from the environment, as every command
   const e = await listCli(['--path', p.policy, '--source', 'work', '--target', 'vault', '--service', 'qubes.Gpg', '--format', 'json'], { env: { QREXEC_POLICY_SYSTEM_INFO: p.si } });

@@ -7,7 +7,7 @@ import { evaluate } from '../../src/policy/evaluate.js';
 import { parseRequest, type RequestInput } from '../../src/policy/request.js';
 import { allowBlock, resultBlock } from '../../src/render/block.js';
 import { explain, mismatchReason } from '../../src/render/explain.js';
-import { ruleDisplay, ruleLocation } from '../../src/render/text.js';
+import { asGiven, ruleDisplay, ruleLocation } from '../../src/render/text.js';
 import { decisionJsonLine, decisionToJson } from '../../src/render/json.js';
 import { decide, makeSystem, uuidOf, LEGACY_DIR, memPolicy, POLICY_DIR, memLegacy } from '../helpers/policy.js';
 
@@ -483,4 +483,19 @@ t.test('explain: display details', async (t) => {
   t.ok(text.includes('  - @adminvm, + dom0    (@adminvm is offered as dom0)\n'));
   t.ok(text.includes('decision: ask, offering dom0\n'));
   t.equal(ruleDisplay(p.rules[0]!), 'svc * personal @anyvm allow');
+});
+
+t.test('asGiven: paths under a given directory shown by the name it was given', async (t) => {
+  const show = asGiven([
+    ['policy.d', '/home/u/policy.d'],
+    ['inner', '/home/u/policy.d/inner'],
+    ['/', '/'],
+  ]);
+  t.equal(show('/home/u/policy.d/include/x'), 'policy.d/include/x');
+  t.equal(show('/home/u/policy.d'), 'policy.d', 'the directory itself');
+  t.equal(show('/home/u/policy.d/inner/y'), 'inner/y', 'the deepest directory given names it');
+  t.equal(show('/home/u/policy.dx/z'), '/home/u/policy.dx/z', 'a name that only begins alike');
+  t.equal(show('/etc/z'), '/etc/z', 'under /, as it is');
+  t.equal(show('relative/z'), 'relative/z');
+  t.equal(asGiven([])('/a'), '/a');
 });

@@ -18,7 +18,7 @@ export const command: SubCommand = {
           throw new Error('needs SOURCE TARGET SERVICE[+ARG] (or --batch FILE)');
         return true;
       })
-      .epilog('exit status: 0 allow, 1 deny, 3 ask, 2 usage error'),
+      .epilog('exit status: 0 allow, 1 deny, 3 ask, 2 usage error, 4 could not decide (no system info, or a policy directory that cannot be read)'),
   handler: async (a, io) => {
     const { source, target, service } = requestWords(a as Parameters<typeof requestWords>[0]);
     const args = {

@@ -14,7 +14,7 @@ export function graphOptions<T>(y: Argv<T>) {
     .option('skip-labels', { type: 'boolean', describe: 'no service names on edges; merge equal edges' })
     .option('full-output', { type: 'boolean', describe: "label edges with SERVICE+ARG and the deciding rule's action; asks included" })
     .option('format', { type: 'string', choices: ['dot', 'json'], default: 'dot', describe: 'DOT (Graphviz) or JSON' })
-    .epilog('exit status: 0 written, 1 policy or system info unusable, 2 usage error');
+    .epilog('exit status: 0 written, 1 the policy does not load or the output cannot be written, 2 usage error, 4 could not decide (no system info, or a policy directory that cannot be read)');
 }
 
 export const command: SubCommand = {

@@ -11,6 +11,8 @@ export const command: SubCommand = {
       .positional('paths', {
         type: 'string',
         array: true,
+        // (yargs would show [default: []])
+        default: undefined,
         describe: 'policy directories, files or globs, or - for standard input (default: the policy directories)',
       })
       .option('path', {
@@ -36,7 +38,7 @@ export const command: SubCommand = {
     const { runLint } = await import('../../lint/cli.js');
     return runLint(
       {
-        paths: a['paths'] as string[],
+        paths: ((a['paths'] as Array<string | undefined> | undefined) ?? []).filter((p): p is string => p !== undefined),
         path: a['path'] as string[] | undefined,
         legacyPath: a['legacyPath'] as string | undefined,
         systemInfo: a['systemInfo'] as string | undefined,

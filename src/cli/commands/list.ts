@@ -32,7 +32,7 @@ export const command: SubCommand = {
       .example('$0 list --source work', 'what may work call?')
       .example("$0 list --target vault --action allow,ask", 'who may reach vault?')
       .example("$0 list --service 'qubes.Gpg*' --format json", 'every split-GPG decision as JSON')
-      .epilog('exit status: 0 (also when nothing matches), 1 policy or system info unusable, 2 usage error'),
+      .epilog('exit status: 0 (also when nothing matches), 1 the policy does not load, 2 usage error, 4 could not decide (no system info, or a policy directory that cannot be read)'),
   handler: async (a, io) => {
     const { runList } = await import('../../list/cli.js');
     return runList(
