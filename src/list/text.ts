@@ -24,17 +24,29 @@ function painter(colour: boolean): Paint {
   return colour ? (code, s) => `\x1b[${code}m${s}\x1b[0m` : (_code, s) => s;
 }
 
+/**
+ * A call the deciding rule's `target=` sends to another target than the one
+ * asked for: the row's target is not where it goes (or not among the
+ * choices).
+ */
+export function redirectedElsewhere(d: Decision, requested: string): boolean {
+  if (d.rule === null || d.rule.redirect === null) return false;
+  if (d.result === 'allow') return d.target !== requested;
+  return d.result === 'ask' && !d.targets.includes(requested);
+}
+
 /** What the decision means beyond its result word (the rule column says which rule). */
-export function detail(d: Decision, show: ShowPath = asIs): string {
+export function detail(d: Decision, show: ShowPath = asIs, requested: string | null = null): string {
+  const elsewhere = requested !== null && redirectedElsewhere(d, requested) ? ` (redirected by target=: never reaches ${requested})` : '';
   switch (d.result) {
     case 'allow': {
       const extra = [d.user ? `user=${d.user}` : '', d.autostart ? '' : 'autostart=no', d.notify ? 'notify=yes' : ''];
-      return [`to ${d.target}`, ...extra].filter(Boolean).join(' ');
+      return [`to ${d.target}`, ...extra].filter(Boolean).join(' ') + elsewhere;
     }
     case 'ask': {
       // a long list on every line would drown the table; JSON has them all
       const shown = d.targets.length > ASK_SHOWN + 1 ? [...d.targets.slice(0, ASK_SHOWN), `... ${d.targets.length - ASK_SHOWN} more`] : d.targets;
-      return `choose from ${shown.join(', ')}` + (d.defaultTarget ? ` (default ${d.defaultTarget})` : '');
+      return `choose from ${shown.join(', ')}` + (d.defaultTarget ? ` (default ${d.defaultTarget})` : '') + elsewhere;
     }
     case 'deny':
       // a deny rule speaks for itself; anything else says why
@@ -84,7 +96,7 @@ export async function writeText(rows: Iterable<Row>, out: BufferedOut, colour: b
     }
     const d = r.decision;
     const loc = d.rule === null ? '-' : location(d.rule, columns.show);
-    const more = detail(d, columns.show);
+    const more = detail(d, columns.show, r.target);
     const tail = more ? loc.padEnd(w.rule) + '  ' + more : loc;
     out.write(`    ${r.target.padEnd(w.target)}  ${paint(RESULT_COLOUR[d.result], d.result.padEnd(RESULT_WIDTH))}  ${tail}\n`);
     for (const p of r.passedOver ?? [])

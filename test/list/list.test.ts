@@ -63,11 +63,16 @@ interface ListRun {
   err: string;
 }
 
-async function listCli(args: string[], opts: { env?: NodeJS.ProcessEnv; isTTY?: boolean; stream?: Watched } = {}): Promise<ListRun> {
+/**
+ * `qrexec-policy list ARGS`. Most tests look at every row: `--action all` is
+ * added unless the test gives --action or asks for list's own default.
+ */
+async function listCli(args: string[], opts: { env?: NodeJS.ProcessEnv; isTTY?: boolean; stream?: Watched; defaultActions?: boolean } = {}): Promise<ListRun> {
   const c = captureIo(opts.env ?? {});
   const io: ListIo = { ...c.io, stream: opts.stream ?? quietStream() };
   if (opts.isTTY !== undefined) io.isTTY = opts.isTTY;
-  const status = await umbrellaMain(['list', ...args], io);
+  const every = opts.defaultActions || args.includes('--action') ? [] : ['--action', 'all'];
+  const status = await umbrellaMain(['list', ...every, ...args], io);
   return { status, out: c.out, err: c.err };
 }
 
@@ -207,6 +212,25 @@ t.test('no match: an empty result and exit 0 (text says so on stderr, JSON is an
   }
 });
 
+t.test('without --action: the calls that may happen (allow and ask), the question --source and --target ask', async (t) => {
+  const all = await listJson([...std, '--source', 'work']);
+  const r = await listCli([...std, '--source', 'work', '--format', 'json'], { defaultActions: true });
+  const rows = jsonRows(r.out);
+  t.ok(rows.length > 0);
+  t.same(rows, all.filter((row) => row.decision.result !== 'deny'), 'exactly the allow and ask rows, in order');
+  t.ok(all.some((row) => row.decision.result === 'deny'), 'there were denials to leave out');
+});
+
+t.test('--target: a row whose call target= sends elsewhere is marked', async (t) => {
+  const dir2 = t.testdir({ 'p.d': { '30-r.policy': 'svc * work vault allow target=personal\nsvc * work personal ask target=dom0\nsvc * work sys-relay allow\n' } });
+  const r = await listCli(['--path', path.join(dir2, 'p.d'), '--system-info', p.si, '--source', 'work', '--service', 'svc', '--color=false'], { defaultActions: true });
+  t.equal(r.status, 0);
+  t.match(r.out, /^ {4}vault +allow +\S+:1 +to personal \(redirected by target=: never reaches vault\)$/m);
+  t.match(r.out, /^ {4}personal +ask +\S+:2 +choose from dom0 \(redirected by target=: never reaches personal\)$/m);
+  t.match(r.out, /^ {4}sys-relay +allow +\S+:3 +to sys-relay$/m, 'a call that goes where it was sent is not marked');
+  t.notMatch(r.out, /^ {4}dom0 +ask.*redirected/m, 'the target= itself is not elsewhere');
+});
+
 t.test('--action: every filter keeps exactly the rows with those results', async (t) => {
   const all = await listJson(std);
   const count = (a: string) => all.filter((r) => a.split(',').includes(r.decision.result)).length;
@@ -222,8 +246,8 @@ t.test('--action: every filter keeps exactly the rows with those results', async
 
 t.test('bad option values: one line, exit 2', async (t) => {
   for (const [args, msg] of [
-    [['--action', 'permit'], 'qrexec-policy list: invalid --action value "permit" (allow, ask, deny)\nRun \'qrexec-policy list --help\' for usage.\n'],
-    [['--action', 'allow,'], 'qrexec-policy list: invalid --action value "" (allow, ask, deny)\nRun \'qrexec-policy list --help\' for usage.\n'],
+    [['--action', 'permit'], 'qrexec-policy list: invalid --action value "permit" (allow, ask, deny or all)\nRun \'qrexec-policy list --help\' for usage.\n'],
+    [['--action', 'allow,'], 'qrexec-policy list: invalid --action value "" (allow, ask, deny or all)\nRun \'qrexec-policy list --help\' for usage.\n'],
     [['--source', 'x'.repeat(70000)], `qrexec-policy list: invalid --source glob "${'x'.repeat(40)}...": pattern is too long\nRun 'qrexec-policy list --help' for usage.\n`],
     [['--target', 'y'.repeat(70000)], `qrexec-policy list: invalid --target glob "${'y'.repeat(40)}...": pattern is too long\nRun 'qrexec-policy list --help' for usage.\n`],
   ] as const) {
@@ -234,8 +258,10 @@ t.test('bad option values: one line, exit 2', async (t) => {
   }
   t.throws(() => globFilter('--service', ['z'.repeat(70000)]), { name: 'UsageError' });
   t.throws(() => globFilter('--service', ['z'.repeat(30), 'z'.repeat(65537)]), { message: /pattern is too long/ });
-  t.equal(parseActions(undefined), null);
-  t.equal(parseActions([]), null);
+  t.same([...parseActions(undefined)!], ['allow', 'ask'], 'by default the calls that may happen');
+  t.same([...parseActions([])!], ['allow', 'ask']);
+  t.equal(parseActions(['all']), null);
+  t.equal(parseActions(['deny,all']), null, 'all wins');
   t.ok(globFilter('--source', undefined)('anything'));
   t.ok(globFilter('--source', ['.*'])('.hidden'), 'a leading dot is an ordinary character');
   // yargs checks --format
@@ -363,7 +389,7 @@ t.test('colour: only on a terminal, never with --no-color or NO_COLOR', async (t
   t.match((await listCli(args, { isTTY: true, env: { NO_COLOR: '' } })).out, /\x1b\[/);
   // without being told, the process's own stdout decides (a pipe under tap)
   const c = captureIo({});
-  await umbrellaMain(['list', ...args], { ...c.io, stream: quietStream() } as ListIo);
+  await umbrellaMain(['list', '--action', 'all', ...args], { ...c.io, stream: quietStream() } as ListIo);
   t.equal(c.out, process.stdout.isTTY ? r.out : plain.out);
   // JSON is never coloured
   const j = await listCli([...args, '--format', 'json'], { isTTY: true });
