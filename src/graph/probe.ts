@@ -86,6 +86,9 @@ export class Prober {
     return (req, si) => {
       const d = evaluateRequest(probe, si, req);
       if (d.result === 'allow') return { action: 'allow', rule: d.rule! };
+      // a call to the caller itself: Qubes' evaluate() allows it (only carrying it out is
+      // refused) and qrexec-policy-graph draws it, a self-loop; ours denies it as a loopback
+      if (d.result === 'deny' && d.kind === 'loopback') return { action: 'allow', rule: d.rule! };
       const asked = d.rule === null ? undefined : this.asks.get(d.rule);
       if (asked === undefined || !includeAsk) return null;
       let answer = answers.get(asked);

@@ -1,11 +1,20 @@
 /** `qrexec-policy graph` (and the drop-in `qrexec-policy-graph`): draw who may call whom. */
 import type { Argv } from 'yargs';
+import { UsageError } from '../../errors.js';
 import type { SubCommand } from '../command.js';
 import { policyOptions, sourceOptions } from '../options.js';
 
 export function graphOptions<T>(y: Argv<T>) {
-  return policyOptions(y)
-    .alias('path', 'policy-dir')
+  return (
+    policyOptions(y)
+      // --source a b: several values, as qrexec-policy-graph takes them (here and in the umbrella)
+      .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': true })
+      .option('policy-dir', {
+        type: 'string',
+        array: true,
+        describe: "qrexec-policy-graph's name for one policy directory: given twice, the last one counts (as there)",
+      })
+  )
     .option('include-ask', { type: 'boolean', describe: 'also draw calls that ask the user (orange edges)' })
     .option('source', { type: 'string', array: true, describe: 'only calls from these qubes (names or @anyvm, @tag:T, @type:T)' })
     .option('target', { type: 'string', array: true, describe: 'only calls to these targets (as drawn: a qube, @dispvm[:X], @adminvm, @default)' })
@@ -22,10 +31,13 @@ export const command: SubCommand = {
   describe: 'draw who may call whom (DOT or JSON)',
   builder: (y) => graphOptions(y),
   handler: async (a, io) => {
+    const policyDir = a['policyDir'] as string[] | undefined;
+    if (policyDir !== undefined && a['path'] !== undefined) throw new UsageError('give --path or --policy-dir, not both');
     const { runGraph } = await import('../../graph/cli.js');
     return runGraph(
       {
         ...sourceOptions(a),
+        ...(policyDir === undefined ? {} : { path: policyDir.slice(-1) }),
         includeAsk: a['includeAsk'] as boolean | undefined,
         source: a['source'] as string[] | undefined,
         target: a['target'] as string[] | undefined,
