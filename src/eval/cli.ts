@@ -61,7 +61,7 @@ export async function runEval(args: EvalArgs, io: Io = defaultIo()): Promise<num
   try {
     const si = await obtainSystemInfo(args, io.env);
     const ruleset = openRuleSet(args);
-    problem = unreadablePolicy(ruleset, args);
+    problem = unreadablePolicy(ruleset);
     d = evaluate(
       ruleset,
       si,
@@ -106,7 +106,7 @@ export async function runExplain(args: ExplainArgs, io: Io): Promise<number> {
     return CANNOT_DECIDE;
   }
   const ruleset = openRuleSet(args);
-  const problem = unreadablePolicy(ruleset, args);
+  const problem = unreadablePolicy(ruleset);
   if (problem !== null) {
     io.err(`qrexec-policy explain: could not decide: ${problem}\n`);
     return CANNOT_DECIDE;

@@ -4,10 +4,10 @@
  */
 import * as fs from 'node:fs';
 import { describeIo, expected, UsageError } from '../errors.js';
-import { listLegacyDir, DEFAULT_LEGACY_PATH } from '../parser/loader.js';
+import { listLegacyDir } from '../parser/loader.js';
 import { nodeFileSource } from '../parser/file-source.js';
 import type { PolicyError } from '../parser/errors.js';
-import { Policy, type RuleSet } from '../policy/policy.js';
+import { Policy, type LegacyPolicy, type RuleSet } from '../policy/policy.js';
 import { SystemInfoError } from '../policy/system-info.js';
 import type { Io } from '../io/io.js';
 import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, unreadablePolicy, type SourceOptions } from '../io/sources.js';
@@ -49,14 +49,15 @@ export function otherServiceName(named: ReadonlySet<string | null>): string {
  * and every service named anywhere (the stand-in for the others must be
  * none of them, whatever the filters keep).
  */
-function pairsOf(ruleset: RuleSet, args: GraphArgs, filters: string[] | null): { pairs: ServicePair[]; named: Set<string | null> } {
+function pairsOf(ruleset: RuleSet, filters: string[] | null): { pairs: ServicePair[]; named: Set<string | null> } {
   let rules: readonly { service: string | null; argument: string | null }[];
   if (ruleset instanceof Policy) {
     if (ruleset.errors.length) throw new GraphFailure(loadErrors(ruleset.errors), 1);
     rules = ruleset.rules;
   } else {
     // --legacy: one R4.0 file per service and argument
-    const listing = listLegacyDir(nodeFileSource, args.legacyPath ?? DEFAULT_LEGACY_PATH);
+    const listing = listLegacyDir(nodeFileSource, (ruleset as LegacyPolicy).legacyPath);
+    /* c8 ignore next -- unreadablePolicy() listed it a moment ago; if it changed since, this still fails closed */
     if ('error' in listing) throw new GraphFailure(listing.error, 1);
     rules = listing.entries;
   }
@@ -107,9 +108,9 @@ export async function runGraph(args: GraphArgs, io: Io, name = 'qrexec-policy gr
     const si = await obtainSystemInfo(args, io.env);
     const sources = selectSources(sourceValues, si);
     const ruleset = openRuleSet(args);
-    const unreadable = unreadablePolicy(ruleset, args);
+    const unreadable = unreadablePolicy(ruleset);
     if (unreadable !== null) throw new GraphFailure(`could not decide: ${unreadable}`, CANNOT_DECIDE);
-    const { pairs, named } = pairsOf(ruleset, args, services);
+    const { pairs, named } = pairsOf(ruleset, services);
     const space = { sources, targets: graphTargets(si), pairs, otherService: otherServiceName(named) };
     // with --full-output every call that may happen is drawn, asks included (as the reference does)
     const edges = onlyTargets(graphEdges(ruleset, si, space, !!args.includeAsk || !!args.fullOutput), targets);

@@ -4,7 +4,7 @@
  * `QREXEC_POLICY_SYSTEM_INFO`, or qubesd (SPEC §2, §5).
  */
 import * as fs from 'node:fs';
-import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
+import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS, listLegacyDir } from '../parser/loader.js';
 import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
 import { LegacyPolicy, loadPolicySet, type Policy, type RuleSet } from '../policy/policy.js';
 import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-info.js';
@@ -32,10 +32,12 @@ export const CANNOT_DECIDE = 4;
  * be read (a policy or R4.0 directory; not a policy that reads but does not
  * load), or null.
  */
-export function unreadablePolicy(ruleset: RuleSet, opts: SourceOptions, fs: FileSource = nodeFileSource): string | null {
+export function unreadablePolicy(ruleset: RuleSet, fs: FileSource = nodeFileSource): string | null {
   if (ruleset instanceof LegacyPolicy) {
-    const dir = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
-    return fs.kind(dir) === 'dir' ? null : `${dir}: the legacy policy directory does not exist`;
+    const dir = ruleset.legacyPath;
+    if (fs.kind(dir) !== 'dir') return `${dir}: the legacy policy directory does not exist`;
+    const listing = listLegacyDir(fs, dir);
+    return 'error' in listing ? listing.error : null;
   }
   const e = (ruleset as Policy).errors.find((x) => x.id === 'policy-dir' || x.id === 'legacy-dir');
   return e === undefined ? null : e.describe();

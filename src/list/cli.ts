@@ -7,9 +7,9 @@
  */
 import { expected } from '../errors.js';
 import { nodeFileSource } from '../parser/file-source.js';
-import { DEFAULT_LEGACY_PATH, listLegacyDir } from '../parser/loader.js';
+import { listLegacyDir } from '../parser/loader.js';
 import type { Rule } from '../parser/rule.js';
-import { Policy, type RuleSet } from '../policy/policy.js';
+import { Policy, type LegacyPolicy, type RuleSet } from '../policy/policy.js';
 import { splitServiceArg } from '../policy/request.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import type { Io } from '../io/io.js';
@@ -48,13 +48,14 @@ export function useColour(args: ListArgs, io: ListIo): boolean {
 }
 
 /** The services and arguments to enumerate, or why the policy cannot be listed. */
-function mentionsOf(ruleset: RuleSet, args: ListArgs): Mentions | string {
+function mentionsOf(ruleset: RuleSet): Mentions | string {
   if (ruleset instanceof Policy) {
     if (ruleset.error !== null) return `policy failed to load: ${ruleset.error.describe()}`;
     return ruleMentions(ruleset.rules);
   }
   // --legacy: one R4.0 file per service, read on demand; the directory says which exist
-  const listed = listLegacyDir(nodeFileSource, args.legacyPath ?? DEFAULT_LEGACY_PATH);
+  const listed = listLegacyDir(nodeFileSource, (ruleset as LegacyPolicy).legacyPath);
+  /* c8 ignore next -- unreadablePolicy() listed it a moment ago; if it changed since, this still fails closed */
   if ('error' in listed) return listed.error;
   return legacyMentions(listed.entries);
 }
@@ -91,12 +92,12 @@ export async function runList(args: ListArgs, io: ListIo): Promise<number> {
     return CANNOT_DECIDE;
   }
   const ruleset = openRuleSet(args);
-  const unreadable = unreadablePolicy(ruleset, args);
+  const unreadable = unreadablePolicy(ruleset);
   if (unreadable !== null) {
     io.err(`${NAME}: could not decide: ${unreadable}\n`);
     return CANNOT_DECIDE;
   }
-  const mentions = mentionsOf(ruleset, args);
+  const mentions = mentionsOf(ruleset);
   const entries = typeof mentions === 'string' ? [] : serviceEntries(mentions).filter((e) => select.service(e.name));
   const rules = typeof mentions === 'string' ? mentions : candidateRules(ruleset, entries);
   if (typeof rules === 'string') {

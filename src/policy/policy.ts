@@ -129,7 +129,12 @@ export class LegacyPolicy implements RuleSet {
   /** Files read so far (for reload watching). */
   readonly files: string[] = [];
 
-  constructor(private readonly opts: { legacyPath?: string; fs?: FileSource } = {}) {}
+  /** The R4.0 directory read. */
+  readonly legacyPath: string;
+
+  constructor(private readonly opts: { legacyPath: string; fs?: FileSource }) {
+    this.legacyPath = opts.legacyPath;
+  }
 
   candidates(service: string, argument: string): Candidates {
     const key = service + argument;

@@ -60,7 +60,7 @@ export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSour
     return CANNOT_DECIDE;
   }
   const ruleset = openRuleSet(a);
-  const unreadable = unreadablePolicy(ruleset, a, fs);
+  const unreadable = unreadablePolicy(ruleset, fs);
   if (unreadable !== null) {
     io.err(`qrexec-policy test: could not decide: ${unreadable}\n`);
     return CANNOT_DECIDE;

@@ -972,3 +972,12 @@ t.test('a single-value option given twice is a usage error', async (t) => {
   const lists = await evalCli(['--path', p.policy, '--path', p.policy, '--system-info', p.si, 'work', 'vault', 'qubes.Gpg']);
   t.equal(lists.status, 0, '--path may repeat');
 });
+
+t.test('unreadablePolicy: an R4.0 directory that is there but cannot be listed', async (t) => {
+  const { unreadablePolicy } = await import('../../src/io/sources.js');
+  const { LegacyPolicy } = await import('../../src/policy/policy.js');
+  const { FileSourceError, nodeFileSource } = await import('../../src/parser/file-source.js');
+  const locked = { ...nodeFileSource, kind: () => 'dir' as const, list: (d: string): string[] => { throw new FileSourceError(d, 'permission denied', 'io'); } };
+  t.equal(unreadablePolicy(new LegacyPolicy({ legacyPath: '/x' }), locked), 'cannot read legacy policy directory /x: permission denied');
+  t.equal(unreadablePolicy(new LegacyPolicy({ legacyPath: p.legacy })), null);
+});

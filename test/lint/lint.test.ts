@@ -820,6 +820,13 @@ t.test('the command line', async (t) => {
     const status = await runLint({ ...ARGS, ...a }, c.io, fsrc, ROOT);
     return { status, out: c.out, err: c.err };
   };
+  t.test('no paths: the policy directories given by --path (through the command line)', async (t) => {
+    const { umbrellaMain } = await import('../../src/cli/umbrella.js');
+    const c = captureIo({});
+    const status = await umbrellaMain(['lint', '--path', path.join(ROOT, 'policy.d-examples'), '--legacy-path', path.join(ROOT, 'policy.d-examples/legacy')], c.io);
+    t.same([status, c.err], [0, '']);
+    t.equal(c.out, '', 'the examples are clean');
+  });
   t.test('- reads one policy.d file from standard input, next to the paths given', async (t) => {
     const stdin = (text: string | Buffer) => async (paths: string[]) => {
       const c = captureIo({});

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { PolicyError } from '../../src/parser/errors.js';
-import { decodeUtf8, FileSourceError, joinPath, memoryFileSource, nodeFileSource } from '../../src/parser/file-source.js';
+import { decodeUtf8, FileSourceError, joinPath, memoryFileSource, nodeFileSource, withFiles } from '../../src/parser/file-source.js';
 import { loadLegacyService, loadPolicy, type LoadResult } from '../../src/parser/loader.js';
 
 t.test('file-source.ts and errors.ts', async (t) => {
@@ -26,6 +26,15 @@ t.test('file-source.ts and errors.ts', async (t) => {
     const nowhere = new PolicyError('policy-dir', 'boom', null, null);
     t.equal(nowhere.location, '');
     t.equal(nowhere.describe(), 'boom');
+  });
+
+  t.test('withFiles lays in-memory files over a file source', async (t) => {
+    const base = memoryFileSource({ '/p/a.policy': 'A' });
+    const s = withFiles(base, new Map([['<stdin>', 'S']]));
+    t.same([s.kind('<stdin>'), s.kind('/p/a.policy'), s.kind('/nope')], ['file', 'file', 'missing']);
+    t.same([s.read('<stdin>'), s.read('/p/a.policy')], ['S', 'A']);
+    t.same([s.resolve('<stdin>'), s.resolve('/p/./a.policy')], ['<stdin>', '/p/a.policy']);
+    t.same(s.list('/p'), ['a.policy']);
   });
 
   t.test('joinPath joins as pathlib does (values from PurePosixPath)', async (t) => {

@@ -38,7 +38,8 @@ export const command: SubCommand = {
     const { runLint } = await import('../../lint/cli.js');
     return runLint(
       {
-        paths: ((a['paths'] as Array<string | undefined> | undefined) ?? []).filter((p): p is string => p !== undefined),
+        // yargs gives [undefined] for no paths (the default is left unset so that help shows none)
+        paths: (a['paths'] as Array<string | undefined>).filter((p): p is string => p !== undefined),
         path: a['path'] as string[] | undefined,
         legacyPath: a['legacyPath'] as string | undefined,
         systemInfo: a['systemInfo'] as string | undefined,
