@@ -13,10 +13,12 @@
  * - whole: everything it looked at is, after the read, still as it was when
  *   read (snapshot.ts), so it never mixes two versions.
  * A read that is not settled is thrown away and tried again once the tree
- * has been quiet for QUIET_MS. A tree still unsettled SETTLE_LIMIT_MS after
- * the change that started it is read as it is, and kept whatever it says (a
- * load that fails denies everything): a request waits at most that long
- * plus one read.
+ * has been quiet for QUIET_MS. A tree that stays unsettled (changes never
+ * QUIET_MS apart) for SETTLE_LIMIT_MS is read as it is, and kept whatever it
+ * says (a load that fails denies everything). A request waits at most
+ * WAIT_LIMIT_MS: if no settled read has come by then (the daemon starved of
+ * CPU while changes keep coming), it is answered from the last complete
+ * policy, never from a half-read one.
  *
  * Watches are set up before the load reads anything, and what the load
  * itself reveals (included files elsewhere) is watched and loaded again, so
@@ -27,8 +29,10 @@ import { Watches, type WatchSpec } from './watch.js';
 
 /** A change is over once nothing has changed for this long (ms). */
 export const QUIET_MS = 50;
-/** A tree still changing this long (ms) after a change began is read as it is. */
+/** A tree that has not been quiet for this long (ms) is read as it is. */
 export const SETTLE_LIMIT_MS = 150;
+/** A request waits at most this long (ms) for a settled read, then gets the last complete value. */
+export const WAIT_LIMIT_MS = 200;
 
 export interface Loaded<T> {
   value: T;
@@ -50,12 +54,14 @@ export interface CacheHooks<T> {
 export interface SettleTimes {
   quietMs: number;
   limitMs: number;
+  waitMs: number;
 }
 
 /** How many times a load may reveal new dependencies before we settle. */
 const MAX_PASSES = 3;
 
 interface Waiter<T> {
+  since: number;
   resolve(value: T): void;
   reject(err: unknown): void;
 }
@@ -69,7 +75,9 @@ export class ReloadingCache<T> {
   /** When the change now unsettled began; null while settled. */
   private unsettledSince: number | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Those waiting, oldest first, and the timer for the oldest one's limit. */
   private waiters: Waiter<T>[] = [];
+  private waitTimer: NodeJS.Timeout | null = null;
   private deps: WatchSpec[] = [];
   private readonly watches: Watches;
   private closed = false;
@@ -77,10 +85,12 @@ export class ReloadingCache<T> {
   loads = 0;
   /** Reads thrown away because the tree was still changing. */
   unsettledReads = 0;
+  /** Requests answered from the last complete value after waiting WAIT_LIMIT_MS. */
+  waitedOut = 0;
 
   constructor(
     private readonly hooks: CacheHooks<T>,
-    private readonly times: SettleTimes = { quietMs: QUIET_MS, limitMs: SETTLE_LIMIT_MS },
+    private readonly times: SettleTimes = { quietMs: QUIET_MS, limitMs: SETTLE_LIMIT_MS, waitMs: WAIT_LIMIT_MS },
   ) {
     this.watches = new Watches(() => this.changed(performance.now()));
   }
@@ -88,9 +98,26 @@ export class ReloadingCache<T> {
   /** The current value: at once if nothing changed since it was read, else once the tree has settled and been read again. */
   get(): T | Promise<T> {
     if (this.current) return this.value!;
-    const waiting = new Promise<T>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const since = performance.now();
+    const waiting = new Promise<T>((resolve, reject) => this.waiters.push({ since, resolve, reject }));
     if (this.unsettledSince === null) this.changed(-Infinity);
+    this.armWaitLimit();
     return waiting;
+  }
+
+  /** Answer those who waited WAIT_LIMIT_MS from the last complete value (if there is one yet). */
+  private armWaitLimit(): void {
+    if (this.waitTimer !== null || this.value === null || this.waiters.length === 0) return;
+    const due = this.waiters[0]!.since + this.times.waitMs;
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = null;
+      const now = performance.now();
+      const late = this.waiters.findIndex((w) => now < w.since + this.times.waitMs);
+      const done = this.waiters.splice(0, late < 0 ? this.waiters.length : late);
+      this.waitedOut += done.length;
+      for (const w of done) w.resolve(this.value!);
+      this.armWaitLimit();
+    }, Math.max(0, due - performance.now()));
   }
 
   /** Forget the value (SIGHUP): the next `get()` waits for a new read. */
@@ -102,6 +129,8 @@ export class ReloadingCache<T> {
   private changed(at: number): void {
     if (this.closed) return;
     this.current = false;
+    // after a quiet period the tree had settled, even if no read came in time: a new change starts a new count
+    if (this.unsettledSince !== null && at - this.changedAt >= this.times.quietMs) this.unsettledSince = at;
     if (at > this.changedAt) this.changedAt = at;
     this.unsettledSince ??= performance.now();
     this.schedule();
@@ -111,7 +140,8 @@ export class ReloadingCache<T> {
   private schedule(): void {
     const due = Math.min(this.changedAt + this.times.quietMs, this.unsettledSince! + this.times.limitMs);
     if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.attempt(), Math.max(0, due - performance.now()));
+    // (a millisecond late rather than early: timers run on a coarser clock)
+    this.timer = setTimeout(() => this.attempt(), Math.max(0, due - performance.now()) + 1);
   }
 
   private attempt(): void {
@@ -122,6 +152,7 @@ export class ReloadingCache<T> {
     } catch (err) {
       // a load that fails unexpectedly (a bug): those waiting learn of it, and the old value is not served
       this.unsettledSince = null;
+      this.stopWaitLimit();
       for (const w of this.waiters.splice(0)) w.reject(err);
       return;
     }
@@ -170,13 +201,20 @@ export class ReloadingCache<T> {
     // what cannot be watched cannot be trusted: read it again for the next request
     this.current = watching && loaded.retry !== true;
     this.hooks.loaded(loaded.value, watching);
+    this.stopWaitLimit();
     for (const w of this.waiters.splice(0)) w.resolve(loaded.value);
+  }
+
+  private stopWaitLimit(): void {
+    if (this.waitTimer !== null) clearTimeout(this.waitTimer);
+    this.waitTimer = null;
   }
 
   close(): void {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.stopWaitLimit();
     this.watches.close();
   }
 }
