@@ -89,7 +89,8 @@ export function startCluster(cfg: DaemonConfig, log: Logger, opts: ClusterOption
     stop(1, message);
   };
 
-  const fork = () => {
+  /** `replacing`: the process id of the worker this one takes the place of. */
+  const fork = (replacing?: number) => {
     const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ cfg, owner: process.pid } satisfies WorkerSetup) });
     workers.add(w);
     w.on('message', (m: FromWorker) => {
@@ -101,7 +102,8 @@ export function startCluster(cfg: DaemonConfig, log: Logger, opts: ClusterOption
         } catch (err) {
           return fail((err as DaemonStartError).message);
         }
-        if (++started === cfg.workers) {
+        if (replacing !== undefined) log.log('info', `worker process ${w.process.pid} is serving in place of ${replacing}`);
+        else if (++started === cfg.workers) {
           isReady = true;
           log.log('info', `listening on ${endpointPaths(cfg).join(', ')} (${cfg.workers} worker processes)`);
           readyNow();
@@ -121,7 +123,7 @@ export function startCluster(cfg: DaemonConfig, log: Logger, opts: ClusterOption
       if (!isReady || restarts.length >= MAX_RESTARTS) return fail(`worker process ${w.process.pid} exited with ${how}; stopping`);
       restarts.push(now);
       log.log('error', `worker process ${w.process.pid} exited with ${how}; starting another`);
-      fork();
+      fork(w.process.pid);
     });
   };
 
