@@ -111,7 +111,6 @@ export class DaemonServers {
     for (const [p, handler] of plan) {
       if (p === '') continue;
       const server = net.createServer({ allowHalfOpen: true }, handler);
-      if (this.closed) throw new DaemonStartError('stopped before listening');
       await new Promise<void>((resolve, reject) => {
         const failed = (e: NodeJS.ErrnoException) => reject(new DaemonStartError(`cannot listen on ${p}: ${e.code}`));
         server.once('error', failed);
@@ -122,7 +121,11 @@ export class DaemonServers {
       });
       server.on('error', (e: NodeJS.ErrnoException) => this.serverError(p, e));
       this.servers.push(server);
-      if (this.closed) server.close();
+      // stopped meanwhile: no socket may outlive the stop
+      if (this.closed) {
+        server.close();
+        throw new DaemonStartError('stopped before listening');
+      }
     }
   }
 

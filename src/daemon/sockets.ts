@@ -61,9 +61,13 @@ export function refuseUnlessFree(p: string, probe: Probe): void {
   if (probe !== 'free') throw new DaemonStartError(`cannot tell whether another daemon serves on ${p} (${probe.unknown}); not starting`);
 }
 
+function identity(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}`;
+}
+
 export class SocketPaths {
-  /** The inode this daemon put at each path. */
-  private readonly ours = new Map<string, number>();
+  /** The socket (device and inode) this daemon put at each path. */
+  private readonly ours = new Map<string, string>();
 
   constructor(
     readonly paths: readonly string[],
@@ -101,7 +105,7 @@ export class SocketPaths {
       try {
         fs.chmodSync(tmp, 0o660);
         fs.renameSync(tmp, p);
-        this.ours.set(p, fs.lstatSync(p).ino);
+        this.ours.set(p, identity(fs.lstatSync(p)));
       } catch (err) {
         throw new DaemonStartError(`cannot put the socket in place at ${p}: ${(err as NodeJS.ErrnoException).code}`);
       }
@@ -110,8 +114,9 @@ export class SocketPaths {
 
   /** Remove each path that still holds the socket this daemon put there; another's is left alone. */
   release(): void {
-    for (const [p, ino] of this.ours) {
-      if (lstat(p)?.ino === ino) fs.rmSync(p, { force: true });
+    for (const [p, id] of this.ours) {
+      const st = lstat(p);
+      if (st !== null && identity(st) === id) fs.rmSync(p, { force: true });
     }
     this.ours.clear();
   }
