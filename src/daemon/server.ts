@@ -65,6 +65,13 @@ function send(sock: net.Socket, text: string): void {
 
 const ignore = () => {};
 
+/**
+ * How long a stop lets accepted connections be answered before dropping
+ * them: an answer takes about a millisecond, and the whole service must be
+ * gone within STOP_GRACE_MS of SIGTERM.
+ */
+export const DRAIN_MS = 500;
+
 export class DaemonServers {
   private readonly servers: net.Server[] = [];
   private readonly live = new Set<net.Socket>();
@@ -262,14 +269,35 @@ export class DaemonServers {
     );
   }
 
-  /** Stop listening and drop every open connection (waiting clients get no answer). */
-  async close(): Promise<void> {
+  /**
+   * Stop listening; give the connections already accepted `drainMs` to be
+   * answered (a worker stopped on its own must not drop the calls it has
+   * taken while the others serve), then drop what is left (a client still
+   * waiting for the user's answer gets none).
+   */
+  async close(drainMs = DRAIN_MS): Promise<void> {
     this.closed = true;
-    this.deadlines.stop();
     if (this.dropReport !== null) clearTimeout(this.dropReport);
     const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    await this.drained(drainMs);
+    this.deadlines.stop();
     for (const sock of this.live) sock.destroy();
     await Promise.all(closed);
     this.servers.length = 0;
+  }
+
+  /** Resolves when no connection is open, or after `ms`. */
+  private drained(ms: number): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const check = () => {
+        if (this.live.size > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      // 'close' listeners run after the one that removes the socket from `live`
+      for (const sock of this.live) sock.once('close', check);
+    });
   }
 }

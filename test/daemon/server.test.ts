@@ -328,7 +328,8 @@ t.test('an answer that comes after the daemon dropped the client goes nowhere; e
   const tree = makeTree(t, 'test.Ask * @anyvm @anyvm ask\n');
   const agent = await startFakeAgent(tree.rpc, { ask: 'hang', notify: '' });
   t.teardown(() => agent.close());
-  const d = await startDaemon(t, tree, { askTimeout: '0.2' });
+  // the ask outlasts the stop's drain (DRAIN_MS), so the stop drops the waiting client
+  const d = await startDaemon(t, tree, { askTimeout: '0.8' });
   // a client that leaves while the user is asked: the answer (a timeout) is written to nobody
   const gone = net.createConnection(tree.sock, () => gone.write(policyRequest('work', 'personal', 'test.Ask')));
   gone.on('error', () => {});
@@ -345,7 +346,34 @@ t.test('an answer that comes after the daemon dropped the client goes nowhere; e
   d.stop();
   await closed;
   await until(() => d.cap.matching(/^qrexec: test\.Ask: work -> personal: denied:/).length === 2, 3000, 'the timed-out ask');
-  t.match(d.cap.matching(/cannot ask the policy agent/)[1], /no answer within 200 ms/);
+  t.match(d.cap.matching(/cannot ask the policy agent/)[1], /no answer within 800 ms/);
+});
+
+t.test('stopping lets the connections already accepted be answered', async (t) => {
+  // a worker stopped on its own (SIGTERM) must not drop the calls it has taken while others serve
+  const tree = makeTree(t);
+  const d = await startDaemon(t, tree);
+  const full = policyRequest('work', 'personal', 'qubes.Filecopy');
+  // five clients, each accepted with half of its request sent
+  const clients = await Promise.all(
+    Array.from({ length: 5 }, () => new Promise<net.Socket>((resolve) => {
+      const c = net.createConnection(tree.sock, () => c.write(full.slice(0, 20), () => resolve(c)));
+    })),
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  const answers = clients.map((c) => new Promise<string>((resolve) => {
+    let text = '';
+    c.on('data', (b) => (text += b.toString('latin1')));
+    c.on('close', () => resolve(text));
+    c.on('error', () => {});
+  }));
+  d.stop();
+  // the stop has begun: the rest of each request still gets its answer
+  for (const c of clients) c.write(full.slice(20));
+  for (const text of await Promise.all(answers)) t.match(text, /^result=deny$|^user=/m, 'answered after the stop began');
+  t.equal(await d.done, 0);
+  // and a new connection is refused meanwhile: nothing listens any more
+  await t.rejects(new Promise((resolve, reject) => net.createConnection(tree.sock).on('connect', resolve).on('error', reject)));
 });
 
 t.test('stopping drops open connections; sockets are removed', async (t) => {
