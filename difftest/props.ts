@@ -43,7 +43,11 @@ function describeProblems(q: Req, problems: Difference[], ref: RefAnswer, ours: 
 function denyKind(ref: RefAnswer): string {
   const r = ref.decision.reason;
   if (ref.decision.crash !== null) return 'it crashed';
-  if (r.startsWith('bad request')) return 'bad request: ' + r.replace(/^bad request: (<unknown>:[0-9]*: )?/, '').replace(/[:'"].*/, '');
+  if (r.startsWith('bad request')) {
+    if (/is not a relay for|requested source|relayvm/.test(r)) return 'bad request: requested_source';
+    if (/template for dispvm/.test(r)) return 'bad request: @dispvm:X of a qube that is no template';
+    return 'bad request: target';
+  }
   if (r.startsWith('policy failed to load')) return 'load error';
   if (r.startsWith('no matching rule')) return 'no matching rule';
   if (r.startsWith('denied by policy')) return 'a deny rule';

@@ -77,6 +77,13 @@ async function main() {
   const areas = PROPERTIES.filter((p) => p.id !== 'processes' && (o.only === null || o.only.includes(p.id)));
   if (o.only) for (const id of o.only) if (!PROPERTIES.some((p) => p.id === id)) usage(`no area ${id} (see --list)`);
   const processTarget = o.processRequests ?? Math.min(5000, Math.floor(o.requests / 200));
+  // the processes run from a copy of dist/bin taken now: a rebuild during the run must not change them
+  let binSnapshot = null;
+  if (processTarget > 0 || o.replay) {
+    binSnapshot = fs.mkdtempSync(path.join(os.tmpdir(), 'qrexec-difftest-bin-'));
+    process.on('exit', () => fs.rmSync(binSnapshot, { recursive: true, force: true }));
+    fs.cpSync(path.join(ROOT, 'dist', 'bin'), binSnapshot, { recursive: true });
+  }
 
   const rows = new Map(PROPERTIES.map((p) => [p.id, { id: p.id, title: p.title, weight: p.fuzzWeight, runs: 0, requests: 0, inFlight: 0, ms: 0, failures: [] }]));
   const stats = {};
@@ -155,7 +162,7 @@ async function main() {
     outfile,
     jobs: o.jobs,
     hangTimeoutS: o.hangTimeout,
-    env: { ...process.env, QREXEC_REFERENCE: path.resolve(o.reference), QREXEC_PYTHON: o.python },
+    env: { ...process.env, QREXEC_REFERENCE: path.resolve(o.reference), QREXEC_PYTHON: o.python, ...(binSnapshot ? { QREXEC_DIFFTEST_BIN: binSnapshot } : {}) },
     next: give,
     record,
   });

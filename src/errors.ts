@@ -22,7 +22,9 @@ const ERRNO: Readonly<Record<string, string>> = {
   EEXIST: 'already exists',
   ECONNREFUSED: 'nothing is listening there',
   ENOTSOCK: 'not a socket',
-  EMFILE: 'too many open files',
+  // the code stays in the words: the daemon recognises running out of descriptors by it
+  EMFILE: 'too many open files (EMFILE)',
+  ENFILE: 'too many open files in the system (ENFILE)',
   EIO: 'input/output error',
 };
 

@@ -63,9 +63,13 @@ export async function oursInProcess(d: DiskTree, reqs: readonly Req[], legacy: b
   return out;
 }
 
-/** The repository (for dist/bin), as the runner tells the bundled workers. */
-function repoRoot(): string {
-  return process.env['QREXEC_POLICY_ROOT'] ?? process.cwd();
+/**
+ * Where the built commands are: the runner's snapshot of dist/bin (so that
+ * a rebuild during a long run cannot change what is measured), or the
+ * repository's own.
+ */
+function binDir(): string {
+  return process.env['QREXEC_DIFFTEST_BIN'] ?? path.join(process.env['QREXEC_POLICY_ROOT'] ?? process.cwd(), 'dist', 'bin');
 }
 
 function run(argv: string[]): Promise<ExecOutcome> {
@@ -82,7 +86,7 @@ function run(argv: string[]): Promise<ExecOutcome> {
 
 /** The same answers from real processes: one `eval --json --batch`, and per request the exec front end. */
 export async function oursInProcesses(d: DiskTree, reqs: readonly Req[], legacy: boolean): Promise<OurAnswer[]> {
-  const bin = (name: string) => path.join(repoRoot(), 'dist', 'bin', name);
+  const bin = (name: string) => path.join(binDir(), name);
   const batch = await run([bin('qrexec-policy.js'), 'eval', '--json', '--batch', batchFile(d, reqs), ...sourceArgv(d, legacy)]);
   const lines = batch.stdout.replace(/\n$/, '').split('\n');
   const exec = (q: Req, extra: string[] = []) => run([bin('qrexec-policy-exec.cjs'), ...execArgv(d, q, extra, legacy)]);

@@ -1,8 +1,9 @@
 /**
  * One policy question → the answer text, for every socket the daemon serves.
- * Evaluation is synchronous; only an `ask` put to the user, or system info
- * fetched from qubesd, make the answer wait. Notifications go out as the
- * answer is written and never delay or change it (SPEC §7, §8).
+ * Evaluation is synchronous; only a policy still settling after a change
+ * (cache.ts), an `ask` put to the user, or system info fetched from qubesd
+ * make the answer wait. Notifications go out as the answer is written and
+ * never delay or change it (SPEC §7, §8).
  */
 import type { AgentConfig } from '../exec/agent.js';
 import { notifyDecision, resolveAsk } from '../exec/run-call.js';
@@ -10,6 +11,7 @@ import { decisionLogLine } from '../render/log-line.js';
 import type { Logger } from '../log.js';
 import { evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
+import type { Policy } from '../policy/policy.js';
 import type { RequestInput } from '../policy/request.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { resultBlock } from '../render/block.js';
@@ -37,23 +39,25 @@ export const DENY_ANSWER = 'result=deny\n';
 /** The text to send, or null to close without an answer; a promise when something must be waited for. */
 export type Answer = string | null | Promise<string | null>;
 
-/** Run `then` on the system info, at once when it is at hand. */
-export function withSystemInfo(svc: Services, then: (si: SystemInfoResult) => Answer): Answer {
+/** Run `then` on the policy and the system info, at once when both are at hand. */
+export function withSources(svc: Services, then: (policy: Policy, si: SystemInfoResult) => Answer): Answer {
+  const policy = svc.policy.get();
   const si = svc.systemInfo.get();
-  return si instanceof Promise ? si.then(then) : then(si);
+  if (!(policy instanceof Promise) && !(si instanceof Promise)) return then(policy, si);
+  return Promise.all([policy, si]).then(([p, s]) => then(p, s));
 }
 
 export function answer(svc: Services, q: Question): Answer {
-  return withSystemInfo(svc, (si) => answerWith(svc, q, si));
+  return withSources(svc, (policy, si) => answerWith(svc, q, policy, si));
 }
 
-export function answerWith(svc: Services, q: Question, si: SystemInfoResult): string | Promise<string> {
+export function answerWith(svc: Services, q: Question, policy: Policy, si: SystemInfoResult): string | Promise<string> {
   if (si instanceof SystemInfoError) {
     svc.log.log('error', `qrexec: ${q.serviceAndArg}: ${q.source} -> ${q.target || '@default'}: denied: ${si.message}`);
     return DENY_ANSWER;
   }
   const input: RequestInput = { source: q.source, target: q.target, service: q.serviceAndArg, requestedSource: q.requestedSource };
-  const d = evaluate(svc.policy.get(), si, input, { assumeYesForAsk: q.assumeYesForAsk });
+  const d = evaluate(policy, si, input, { assumeYesForAsk: q.assumeYesForAsk });
   for (const w of d.warnings) svc.log.log('warn', w);
   if (d.result === 'ask' && !q.justEvaluate) {
     // the user decides, in the source's GuiVM; the answer waits for them

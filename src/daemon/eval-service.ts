@@ -6,7 +6,7 @@
  * Anything wrong closes the call without an answer, with one log line.
  */
 import { SystemInfoError } from '../policy/system-info.js';
-import { answerWith, withSystemInfo, type Answer, type Services } from './decide.js';
+import { answerWith, withSources, type Answer, type Services } from './decide.js';
 import { parsePayload, type ServiceCall } from './eval-protocol.js';
 import { quoted } from './protocol.js';
 
@@ -44,7 +44,7 @@ export function evalAnswer(svc: Services, service: EvalService, call: ServiceCal
     assumeYesForAsk: true,
     justEvaluate: true,
   };
-  return withSystemInfo(svc, (si) => {
+  return withSources(svc, (policy, si) => {
     if (service.checkGui) {
       if (si instanceof SystemInfoError) {
         log.log('error', `${service.name}: cannot check the caller ${quoted(call.remote)}: ${si.message}`);
@@ -56,6 +56,6 @@ export function evalAnswer(svc: Services, service: EvalService, call: ServiceCal
         return null;
       }
     }
-    return answerWith(svc, q, si);
+    return answerWith(svc, q, policy, si);
   });
 }

@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import type { DaemonConfig } from './config.js';
 import { internalError, type Services } from './decide.js';
 import type { NoteTransition } from './health.js';
-import { DaemonServers, DaemonStartError, removeStaleSocket } from './server.js';
+import { DaemonServers, DaemonStartError } from './server.js';
+import { SocketPaths } from './sockets.js';
 import { policySource, systemInfoFile, systemInfoFromQubesd } from './sources.js';
 
 /** A running daemon (one process or a cluster of them). */
@@ -28,10 +29,13 @@ export function endpointPaths(cfg: DaemonConfig): string[] {
 
 export interface ServeOptions {
   /**
-   * Remove stale sockets first, say when listening, and why listening failed
-   * (not in workers: the primary does all that; a worker would remove a live socket).
+   * Take the socket paths over (refuse a live daemon's, replace stale ones,
+   * remove ours on stop), say when listening, and why listening failed. Not
+   * in workers: the primary does all that.
    */
   primary: boolean;
+  /** In a worker: the primary's process id, which names the sockets it binds (sockets.ts). */
+  owner?: number;
 }
 
 export function serve(cfg: DaemonConfig, log: Logger, noteState: NoteTransition, opts: ServeOptions): Running {
@@ -45,6 +49,7 @@ export function serve(cfg: DaemonConfig, log: Logger, noteState: NoteTransition,
     agent: cfg.agent,
     log,
   };
+  const sockets = new SocketPaths(endpointPaths(cfg), opts.owner);
   const servers = new DaemonServers(svc, cfg);
   let finish!: (status: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
@@ -53,15 +58,17 @@ export function serve(cfg: DaemonConfig, log: Logger, noteState: NoteTransition,
     stopping ??= servers.close().then(() => {
       svc.policy.close();
       svc.systemInfo.close();
+      sockets.release();
       finish(status);
     });
   };
   const ready = (async () => {
-    if (opts.primary) for (const p of endpointPaths(cfg)) removeStaleSocket(p);
+    if (opts.primary) await sockets.prepare();
     // load before listening: the first request is answered at full speed, and a broken policy is logged at once
-    svc.policy.get();
-    if (cfg.systemInfo !== null) svc.systemInfo.get();
-    await servers.listen();
+    await svc.policy.get();
+    if (cfg.systemInfo !== null) await svc.systemInfo.get();
+    await servers.listen((p) => sockets.bindPath(p));
+    if (opts.primary) sockets.claim();
   })();
   ready.then(
     () => {

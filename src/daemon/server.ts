@@ -7,7 +7,10 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
+import { describeIo } from '../errors.js';
 import type { Logger } from '../log.js';
+import { FD_HINT } from './sources.js';
 import { Received, type Verdict } from './bytes.js';
 import { Deadlines } from './deadlines.js';
 import { answer, internalError, type Answer, type Services } from './decide.js';
@@ -26,12 +29,30 @@ export interface Endpoints {
 
 export class DaemonStartError extends Error {}
 
-/** Remove a stale socket left by an earlier run; anything that is not a socket is left alone. */
-export function removeStaleSocket(p: string): void {
+/** File descriptors kept free for reading policy, logging and the policy agent. */
+const FD_RESERVE = 64;
+
+/** This process's soft limit on open files (/proc/self/limits), or null where unknown or unlimited. */
+export function openFileLimit(limits = '/proc/self/limits'): number | null {
   try {
-    if (fs.lstatSync(p).isSocket()) fs.rmSync(p);
+    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync(limits, 'latin1'));
+    return m ? Number(m[1]) : null;
   } catch {
-    // missing: nothing to do; not removable: listening fails, and says why
+    return null;
+  }
+}
+
+/** Connections served at once: what the descriptor limit leaves after those open now and a reserve. */
+export function connectionLimit(limit: number | null, open: number): number | null {
+  return limit === null ? null : Math.max(1, limit - open - FD_RESERVE);
+}
+
+function openDescriptors(): number {
+  try {
+    return fs.readdirSync('/proc/self/fd').length;
+    /* c8 ignore next 3 -- not Linux: the limit is unknown there too, and unused */
+  } catch {
+    return 0;
   }
 }
 
@@ -46,11 +67,25 @@ function send(sock: net.Socket, text: string): void {
 
 const ignore = () => {};
 
+/**
+ * How long a stop lets accepted connections be answered before dropping
+ * them: an answer takes about a millisecond, and the whole service must be
+ * gone within STOP_GRACE_MS of SIGTERM.
+ */
+export const DRAIN_MS = 500;
+
 export class DaemonServers {
   private readonly servers: net.Server[] = [];
   private readonly live = new Set<net.Socket>();
   private readonly deadlines: Deadlines;
-  private acceptErrorAt = 0;
+  private acceptErrorAt = -Infinity;
+  /** Connections closed at the limit and not yet reported; when the last report was written. */
+  private dropped = 0;
+  private droppedAt = -Infinity;
+  private dropReport: NodeJS.Timeout | null = null;
+  private maxConnections: number | null = null;
+  private fdLimit: number | null = null;
+  private closed = false;
 
   constructor(
     private readonly svc: Services,
@@ -63,31 +98,42 @@ export class DaemonServers {
     return this.svc.log;
   }
 
-  /** Listen on every configured socket; rejects with one line naming the socket that failed. */
-  async listen(): Promise<void> {
+  /**
+   * Listen on every configured socket, bound under the name `bindAs` gives
+   * (sockets.ts moves it into place); rejects with one line naming the
+   * socket that failed. Connections beyond what the file-descriptor limit
+   * allows are closed at once and reported, rather than left to fail
+   * without a word (libuv closes them silently once accept() fails).
+   */
+  async listen(
+    bindAs: (p: string) => string = (p) => p,
+    fdLimit = openFileLimit(),
+    maxConnections = connectionLimit(fdLimit, openDescriptors() + 3),
+  ): Promise<void> {
     const plan: [string, (s: net.Socket) => void][] = [
       [this.ep.socketPath, (s) => this.onPolicyConnection(s)],
       [this.ep.evalSocketPath, (s) => this.onServiceConnection(s, EVAL_SIMPLE)],
       [this.ep.guiSocketPath, (s) => this.onServiceConnection(s, EVAL_GUI)],
     ];
+    this.maxConnections = maxConnections;
+    this.fdLimit = fdLimit;
     for (const [p, handler] of plan) {
       if (p === '') continue;
       const server = net.createServer({ allowHalfOpen: true }, handler);
       await new Promise<void>((resolve, reject) => {
-        const failed = (e: NodeJS.ErrnoException) => reject(new DaemonStartError(`cannot listen on ${p}: ${e.code}`));
+        const failed = (e: NodeJS.ErrnoException) => reject(new DaemonStartError(`cannot listen on ${p}: ${listenProblem(p, e)}`));
         server.once('error', failed);
-        server.listen(p, () => {
+        server.listen(bindAs(p), () => {
           server.off('error', failed);
           resolve();
         });
       });
       server.on('error', (e: NodeJS.ErrnoException) => this.serverError(p, e));
       this.servers.push(server);
-      try {
-        fs.chmodSync(p, 0o660);
-        /* c8 ignore next 3 -- the socket was just made by this process, which owns it */
-      } catch (err) {
-        throw new DaemonStartError(`cannot make ${p} group-writable: ${(err as NodeJS.ErrnoException).code}`);
+      // stopped meanwhile: no socket may outlive the stop
+      if (this.closed) {
+        server.close();
+        throw new DaemonStartError('stopped before listening');
       }
     }
   }
@@ -97,7 +143,29 @@ export class DaemonServers {
     const now = performance.now();
     if (now - this.acceptErrorAt < 1000) return;
     this.acceptErrorAt = now;
-    this.log.log('error', `${p}: ${e.code ?? e.message}`);
+    const hint = e.code === 'EMFILE' || e.code === 'ENFILE' ? `; ${FD_HINT}` : '';
+    this.log.log('error', `${p}: ${describeIo(e)}${hint}`);
+  }
+
+  /** A connection over the limit is closed at once: said at once, then at most once a second with the count since. */
+  private overLimit(sock: net.Socket): void {
+    sock.destroy();
+    this.dropped++;
+    const now = performance.now();
+    if (now - this.droppedAt >= 1000) this.reportDrops();
+    else this.dropReport ??= setTimeout(() => this.reportDrops(), this.droppedAt + 1000 - now).unref();
+  }
+
+  private reportDrops(): void {
+    if (this.dropReport !== null) clearTimeout(this.dropReport);
+    this.dropReport = null;
+    this.droppedAt = performance.now();
+    const n = this.dropped;
+    this.dropped = 0;
+    this.log.log(
+      'error',
+      `${n} connection${n === 1 ? '' : 's'} closed unanswered: ${this.live.size} open at once is all that the limit of ${this.fdLimit} file descriptors allows; ${FD_HINT}`,
+    );
   }
 
   private refuse(what: string, reason: string): void {
@@ -136,6 +204,10 @@ export class DaemonServers {
     scan: (got: Received, eof: boolean, from: number) => Verdict<T>,
     onDone: (value: T) => void,
   ): void {
+    if (this.maxConnections !== null && this.live.size >= this.maxConnections) {
+      this.overLimit(sock);
+      return;
+    }
     const got = new Received();
     let settled = false;
     const look = (eof: boolean, from: number) => {
@@ -199,12 +271,46 @@ export class DaemonServers {
     );
   }
 
-  /** Stop listening and drop every open connection (waiting clients get no answer). */
-  async close(): Promise<void> {
-    this.deadlines.stop();
+  /**
+   * Stop listening; give the connections already accepted `drainMs` to be
+   * answered (a worker stopped on its own must not drop the calls it has
+   * taken while the others serve), then drop what is left (a client still
+   * waiting for the user's answer gets none).
+   */
+  async close(drainMs = DRAIN_MS): Promise<void> {
+    this.closed = true;
+    if (this.dropReport !== null) clearTimeout(this.dropReport);
     const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    await this.drained(drainMs);
+    this.deadlines.stop();
     for (const sock of this.live) sock.destroy();
     await Promise.all(closed);
     this.servers.length = 0;
   }
+
+  /** Resolves when no connection is open, or after `ms`. */
+  private drained(ms: number): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const check = () => {
+        if (this.live.size > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      // 'close' listeners run after the one that removes the socket from `live`
+      for (const sock of this.live) sock.once('close', check);
+    });
+  }
+}
+
+/**
+ * Why a socket cannot be bound, in words: binding in a directory that does
+ * not exist fails with EACCES, which would send the reader after
+ * permissions.
+ */
+function listenProblem(p: string, e: NodeJS.ErrnoException): string {
+  const dir = path.dirname(p);
+  if (!fs.existsSync(dir)) return `the directory ${dir} does not exist`;
+  return describeIo(e);
 }

@@ -1,19 +1,21 @@
 /**
  * Directory watches (fs.watch, inotify on Linux) that only ever say "something
- * changed". Events may be coalesced or lost details; the daemon never needs
- * more than the fact, because it reloads everything it depends on.
+ * changed". Events may be coalesced or lose details; the daemon never needs
+ * more than the fact, because it reads again everything it depends on.
+ *
+ * inotify watches inodes, not names: a watch on `policy.d` keeps watching the
+ * old directory after `mv -T new policy.d` or after a symbolic link on the way
+ * is switched. So every path is watched the way the kernel resolves it: each
+ * component as an entry of the directory holding it, every symbolic link met
+ * on the way as well as what it points to.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** A directory to watch; with `only`, just the entry of that name (a file or directory yet to appear). */
+/** A directory to watch; with `only`, just the entry of that name (a file, link or directory, present or yet to appear). */
 export interface WatchSpec {
   dir: string;
   only?: string;
-}
-
-function key(s: WatchSpec): string {
-  return s.only === undefined ? s.dir : `${s.dir}\0${s.only}`;
 }
 
 /** The directories under `root` (itself included), not following symbolic links; at most `max`. */
@@ -31,70 +33,97 @@ export function walkDirs(root: string, max = 1000): string[] {
   return out;
 }
 
-function isDir(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
+/** Symbolic links followed before giving up, as the kernel does (ELOOP). */
+const MAX_LINKS = 40;
 
 /**
- * What to watch so that any change under `root` is seen: every directory of
- * the tree, or, while `root` does not exist, the nearest directory above it
- * that does, for the creation of the next one down.
+ * What to watch so that any change to what `p` names is seen: every
+ * component of the path as an entry of the directory holding it, following
+ * symbolic links as the kernel does (the link's entry and then its target's
+ * components). A missing component is watched for in the nearest directory
+ * that exists. `real` is the path with every link resolved, or null when
+ * something on the way is missing (or links loop).
  */
+export function pathSpecs(p: string): { specs: WatchSpec[]; real: string | null; isDir: boolean } {
+  const specs: WatchSpec[] = [];
+  let rest = path.resolve(p).split('/').filter(Boolean);
+  let dir = '/';
+  let isDir = true;
+  for (let links = 0; rest.length > 0; ) {
+    const name = rest.shift()!;
+    specs.push({ dir, only: name });
+    const next = path.join(dir, name);
+    let target: string;
+    try {
+      const st = fs.lstatSync(next);
+      if (!st.isSymbolicLink()) {
+        dir = next;
+        isDir = st.isDirectory();
+        continue;
+      }
+      target = fs.readlinkSync(next);
+    } catch {
+      // missing (or unreadable, or replaced meanwhile): its directory sees it appear
+      return { specs, real: null, isDir: false };
+    }
+    if (++links > MAX_LINKS) return { specs, real: null, isDir: false };
+    // the link's target, then what is left of the path, resolved from the link's directory
+    rest = [...path.resolve(dir, target).split('/').filter(Boolean), ...rest];
+    dir = '/';
+  }
+  return { specs, real: dir, isDir };
+}
+
+/** A directory tree (a policy root): its path as `pathSpecs` watches it, and every directory under it. */
 export function treeSpecs(root: string): WatchSpec[] {
-  if (isDir(root)) return walkDirs(root).map((dir) => ({ dir }));
-  let missing = path.resolve(root);
-  let parent = path.dirname(missing);
-  while (!isDir(parent)) {
-    missing = parent;
-    parent = path.dirname(parent);
-  }
-  return [{ dir: parent, only: path.basename(missing) }];
-}
-
-/**
- * A file's directory and, if the file is a symbolic link, its target's: a
- * change to the file shows up in one of them (editors replace files by
- * renaming). With `only`, just that file's entries are watched.
- */
-export function fileSpecs(file: string, only: boolean): WatchSpec[] {
-  const spec = (p: string): WatchSpec => (only ? { dir: path.dirname(p), only: path.basename(p) } : { dir: path.dirname(p) });
-  const specs = [spec(file)];
-  try {
-    const real = fs.realpathSync(file);
-    if (real !== file) specs.push(spec(real));
-  } catch {
-    // missing: the watch on its directory sees it come back
-  }
+  const { specs, real, isDir } = pathSpecs(root);
+  if (real !== null && isDir) specs.push(...walkDirs(real).map((dir) => ({ dir })));
   return specs;
 }
 
+/** A file read (or a directory listed, `whole`): its path as `pathSpecs` watches it, and with `whole` the directory's own entries. */
+export function fileSpecs(file: string, whole = false): WatchSpec[] {
+  const { specs, real } = pathSpecs(file);
+  if (whole && real !== null) specs.push({ dir: real });
+  return specs;
+}
+
+/** One fs.watch per directory, for the names wanted there (null: every entry). */
+interface Watched {
+  watcher: fs.FSWatcher;
+  names: Set<string> | null;
+}
+
 export class Watches {
-  private watchers = new Map<string, fs.FSWatcher>();
+  private watched = new Map<string, Watched>();
 
   /** `onChange` is called for every event (possibly many for one change). */
   constructor(private readonly onChange: () => void) {}
 
-  private open(s: WatchSpec, into: Map<string, fs.FSWatcher>): boolean {
-    const k = key(s);
-    if (into.has(k)) return true;
-    let w: fs.FSWatcher;
+  /** Watch `s` in `into`: a directory already watched for some names gets this one too. Returns false if it cannot be watched. */
+  private open(s: WatchSpec, into: Map<string, Watched>): boolean {
+    const have = into.get(s.dir);
+    if (have !== undefined) {
+      if (s.only === undefined) have.names = null;
+      else have.names?.add(s.only);
+      return true;
+    }
+    const entry = { names: s.only === undefined ? null : new Set([s.only]) } as Watched;
+    const self = path.basename(s.dir);
     try {
-      w = fs.watch(s.dir, { persistent: false }, (_event, name) => {
-        if (s.only === undefined || name === null || name === s.only) this.onChange();
+      entry.watcher = fs.watch(s.dir, { persistent: false }, (_event, name) => {
+        // no name, or the directory's own name: an event about the directory itself (removed, moved)
+        if (entry.names === null || name === null || entry.names.has(name) || name === self) this.onChange();
       });
     } catch {
       return false;
     }
-    // a watch that fails (its directory went away) is a change; the next reload watches afresh
-    w.on('error', () => {
-      w.close();
+    // a watch that fails (its directory went away) is a change; the next read watches afresh
+    entry.watcher.on('error', () => {
+      entry.watcher.close();
       this.onChange();
     });
-    into.set(k, w);
+    into.set(s.dir, entry);
     return true;
   }
 
@@ -104,28 +133,29 @@ export class Watches {
    * be watched (then changes there would go unseen).
    */
   replace(specs: readonly WatchSpec[]): boolean {
-    const next = new Map<string, fs.FSWatcher>();
+    const next = new Map<string, Watched>();
     let ok = true;
     for (const s of specs) ok = this.open(s, next) && ok;
-    for (const w of this.watchers.values()) w.close();
-    this.watchers = next;
+    for (const w of this.watched.values()) w.watcher.close();
+    this.watched = next;
     return ok;
   }
 
   /** Watch these too; returns false as `replace` does. */
   add(specs: readonly WatchSpec[]): boolean {
     let ok = true;
-    for (const s of specs) ok = this.open(s, this.watchers) && ok;
+    for (const s of specs) ok = this.open(s, this.watched) && ok;
     return ok;
   }
 
   /** Whether a spec is watched already. */
   has(s: WatchSpec): boolean {
-    return this.watchers.has(key(s));
+    const w = this.watched.get(s.dir);
+    return w !== undefined && (w.names === null || (s.only !== undefined && w.names.has(s.only)));
   }
 
   close(): void {
-    for (const w of this.watchers.values()) w.close();
-    this.watchers.clear();
+    for (const w of this.watched.values()) w.watcher.close();
+    this.watched.clear();
   }
 }

@@ -14,26 +14,32 @@ import { daemonCli, daemonOptions } from '../../src/cli/commands/daemon.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
 import { daemonCommand } from '../../src/daemon/cli.js';
 import { ConfigError, daemonConfig, DEFAULT_EVAL_SOCKET, DEFAULT_GUI_SOCKET, DEFAULT_SOCKET, type DaemonArgs } from '../../src/daemon/config.js';
-import { daemonLogger, lineWriter } from '../../src/daemon/log.js';
+import { daemonLogger, guardStdio, lineWriter, type WriteFn } from '../../src/daemon/log.js';
+import { EventEmitter } from 'node:events';
 import { runDaemon } from '../../src/daemon/main.js';
 import { runWorker, startCluster, WORKER_ENV } from '../../src/daemon/cluster.js';
 import type { Running } from '../../src/daemon/serve.js';
+import { bindPath, SocketPaths } from '../../src/daemon/sockets.js';
 import { captureIo, captureProcess } from '../cli/fixtures/cli.js';
-import { ALLOW_PERSONAL, captureLog, makeTree, policyRequest, request, treeArgs, until, type Tree } from './fixtures/daemon.js';
+import {
+  ALLOW_PERSONAL,
+  captureLog,
+  DAEMON_BUNDLE as BUNDLE,
+  makeTree,
+  policyRequest,
+  request,
+  spawnDaemon,
+  treeArgs,
+  until,
+  type Tree,
+} from './fixtures/daemon.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BUNDLE = path.join(here, '..', '..', 'dist', 'bin', 'qrexec-policy-daemon.js');
 const CRASH = path.join(here, 'fixtures', 'crash.mjs');
 const DISCONNECT = path.join(here, 'fixtures', 'disconnect.mjs');
-
-/** Command-line arguments for a tree. */
-function argv(tree: Tree, extra: string[] = []): string[] {
-  const a = treeArgs(tree);
-  return [
-    '--socket-path', a.socketPath!, '--eval-socket-path', a.evalSocketPath!, '--gui-socket-path', a.guiSocketPath!,
-    '--policy-path', tree.policy, '--legacy-path', tree.legacy, '--system-info', tree.si, '--rpc-dir', tree.rpc, ...extra,
-  ];
-}
+const STUBBORN = path.join(here, 'fixtures', 'stubborn.mjs');
+/** runDaemon in this process must not end it. */
+const noExit = () => {};
 
 const answered = (tree: Tree) => request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy')).then((r) => r.text);
 
@@ -84,6 +90,8 @@ t.test('the systemd unit example starts the daemon with options it accepts', asy
   });
   t.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
   t.match(unit, /^Restart=on-failure$/m);
+  // SIGTERM to the primary alone: it stops its workers itself (a worker signalled alone is replaced)
+  t.match(unit, /^KillMode=mixed$/m);
   t.match(unit, /^Conflicts=qubes-qrexec-policy-daemon\.service$/m);
 });
 
@@ -150,41 +158,120 @@ t.test('daemonLogger: one write per event-loop turn, levels filtered; lineWriter
   t.ok(batch.length > 1 && batch.every((w) => Buffer.byteLength(w) <= 4096 && w.endsWith('\n')), `${batch.length} writes`);
   t.same(batch.join('').split('\n').slice(0, -1), lines);
 
+});
+
+t.test('guardStdio: a stream that fails is not an uncaught exception, while guarded', async (t) => {
+  const streams = [new EventEmitter(), new EventEmitter()];
+  const unguard = guardStdio(streams);
+  for (const s of streams) s.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+  unguard();
+  t.throws(() => streams[1]!.emit('error', new Error('write EPIPE')), { message: 'write EPIPE' }, 'no handler left behind');
+});
+
+t.test('lineWriter: every byte written or the line counted as lost; what a file cannot take goes to stderr; losses reported', async (t) => {
   const tree = makeTree(t);
   const file = path.join(tree.dir, 'd.log');
+  const read = () => fs.readFileSync(file, 'utf8');
   const w = lineWriter(file);
   w('a\n');
   w('b\n');
-  t.equal(fs.readFileSync(file, 'utf8'), 'a\nb\n');
-  const r = await captureProcess(() => {
-    lineWriter(tree.dir)('to a directory\n');
-    lineWriter(null)('plain\n');
-  });
-  t.equal(r.stderr, 'to a directory\nplain\n');
+  t.equal(read(), 'a\nb\n');
+
+  // stderr (fd 2) recorded here; the file written for real, except when told otherwise
+  const stderr: string[] = [];
+  let stderrFails: string | null = null;
+  let fileMode: 'ok' | 'short' | 'nothing' | 'half-then-fail' | string = 'ok';
+  let fileCalls = 0;
+  const write: WriteFn = (fd, buf, off, len) => {
+    if (fd === 2) {
+      if (stderrFails !== null) throw Object.assign(new Error(stderrFails), { code: stderrFails });
+      stderr.push(buf.toString('utf8', off, off + len));
+      return len;
+    }
+    fileCalls++;
+    if (fileMode === 'short') return fs.writeSync(fd, buf, off, Math.min(len, 3));
+    if (fileMode === 'nothing') return 0;
+    if (fileMode === 'half-then-fail') {
+      fileMode = 'ENOSPC';
+      return fs.writeSync(fd, buf, off, 2);
+    }
+    if (fileMode !== 'ok') throw Object.assign(new Error(fileMode), { code: fileMode });
+    return fs.writeSync(fd, buf, off, len);
+  };
+  const RETRY = 40;
+  const later = () => new Promise((r) => setTimeout(r, RETRY + 10));
+  fs.rmSync(file);
+  const out = lineWriter(file, write, RETRY);
+  // a write that takes only part of the bytes: the rest is written, not lost
+  fileMode = 'short';
+  out('short writes\n');
+  t.equal(read(), 'short writes\n');
+  // a write that takes nothing, then one that fails: the lines go to stderr, counted
+  fileMode = 'nothing';
+  out('one\n');
+  fileMode = 'ENOSPC';
+  const calls = fileCalls;
+  out('two\nthree\n');
+  t.equal(fileCalls, calls, 'within a second of a failure the file is not even tried');
+  t.same(stderr, ['one\n', 'two\nthree\n']);
+  await later();
+  fileMode = 'ok';
+  out('four\n');
+  t.equal(read(), 'short writes\nwarning: 3 log lines could not be written to ' + file + ' (short write) and went to stderr instead\nfour\n');
+  // a failure part-way through a line: the next write starts on a line of its own
+  fileMode = 'half-then-fail';
+  out('five\n');
+  await later();
+  fileMode = 'ok';
+  out('six\n');
+  t.match(read(), /four\nfi\nwarning: 1 log line could not be written to .* \(no space left on the device\) and went to stderr instead\nsix\n$/);
+  // a full pipe (EAGAIN) is tried again with the very next batch
+  fileMode = 'EAGAIN';
+  out('seven\n');
+  fileMode = 'ok';
+  out('eight\n');
+  t.match(read(), /six\nwarning: 1 log line could not be written to .* \(EAGAIN\) and went to stderr instead\neight\n$/);
+
+  // stderr alone, failing: lines dropped and counted, said once it works again
+  stderr.length = 0;
+  const errOut = lineWriter(null, write, RETRY);
+  stderrFails = 'EPIPE';
+  errOut('lost 1\n');
+  errOut('lost 2\nlost 3\n');
+  await later();
+  errOut('lost 4\n');
+  stderrFails = null;
+  await later();
+  errOut('back\n');
+  t.same(stderr, ['warning: 4 log lines could not be written to stderr (EPIPE) and were dropped\n', 'back\n']);
+
+  // a file that cannot be opened, then can: stderr meanwhile; the real /dev/full
+  stderr.length = 0;
+  const late = path.join(tree.dir, 'later', 'd.log');
+  const lateOut = lineWriter(late, write, RETRY);
+  lateOut('early\n');
+  fs.mkdirSync(path.dirname(late));
+  await later();
+  lateOut('in the file\n');
+  t.equal(fs.readFileSync(late, 'utf8'), `warning: 1 log line could not be written to ${late} (does not exist) and went to stderr instead\nin the file\n`);
+  lineWriter('/dev/full', write, RETRY)('to a full device\n');
+  t.same(stderr, ['early\n', 'to a full device\n']);
 });
 
-/** Run daemonCli in this process until SIGTERM; resolves with its status. */
-function cliInProcess(args: string[]) {
-  return daemonCli(args, captureIo().io);
-}
-
-t.test('one process: SIGHUP re-reads, SIGTERM stops; decisions logged to --log-file', async (t) => {
+t.test('the daemon process: SIGHUP re-reads, SIGTERM and SIGINT stop it with status 0; decisions logged to --log-file', async (t) => {
   const tree = makeTree(t, 'qubes.Filecopy * work personal deny\n');
   const logFile = path.join(tree.dir, 'daemon.log');
-  const listeners = process.listenerCount('SIGTERM');
-  const status = cliInProcess(argv(tree, ['--workers', '1', '--log-file', logFile, '--log-level', 'debug']));
-  await until(() => fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('listening on'), 10_000, 'listening');
+  const d = await spawnDaemon(t, tree, ['--workers', '1', '--log-file', logFile, '--log-level', 'debug']);
   t.equal(await answered(tree), 'result=deny\n');
   // changed behind the watches' back (a hard link elsewhere): only SIGHUP makes it seen
   fs.linkSync(path.join(tree.policy, '30-test.policy'), path.join(tree.dir, 'hardlink'));
   fs.writeFileSync(path.join(tree.dir, 'hardlink'), 'qubes.Filecopy * work personal allow\n');
   t.equal(await answered(tree), 'result=deny\n');
-  process.emit('SIGHUP');
+  process.kill(d.pid, 'SIGHUP');
+  await until(() => fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('debug: policy read')).length >= 2, 10_000, 'the re-read');
   t.equal(await answered(tree), ALLOW_PERSONAL);
-  process.emit('SIGTERM');
-  t.equal(await status, 0);
-  t.equal(process.listenerCount('SIGTERM'), listeners, 'signal handlers removed');
-  await until(() => fs.readFileSync(logFile, 'utf8').includes('allowed to personal'));
+  process.kill(d.pid, 'SIGTERM');
+  t.same(await d.exited, { code: 0, signal: null });
   const log = fs.readFileSync(logFile, 'utf8').split('\n');
   t.ok(log.includes('policy loaded: 1 rules from 1 files'));
   t.match(
@@ -192,11 +279,35 @@ t.test('one process: SIGHUP re-reads, SIGTERM stops; decisions logged to --log-f
     [/^qrexec: qubes\.Filecopy: work -> personal: denied: denied by policy /, /denied/, 'qrexec: qubes.Filecopy: work -> personal: allowed to personal'],
   );
   t.notOk(fs.existsSync(tree.sock), 'socket removed');
+  t.same(d.lines, [], 'nothing on stderr');
   // SIGINT stops too
-  const again = cliInProcess(argv(tree, ['--workers', '1', '--log-file', logFile]));
-  await until(() => fs.existsSync(tree.sock), 10_000, 'listening again');
+  const again = await spawnDaemon(t, tree, ['--workers', '1', '--log-file', path.join(tree.dir, 'again.log')]);
+  process.kill(again.pid, 'SIGINT');
+  t.same(await again.exited, { code: 0, signal: null });
+});
+
+t.test('the daemon command in this process: signal handlers come and go with it', async (t) => {
+  const tree = makeTree(t);
+  const listeners = process.listenerCount('SIGTERM');
+  const cap = captureLog();
+  let exited: number | null = null;
+  let running!: Running;
+  const logFile = path.join(tree.dir, 'd.log');
+  const errors = process.stderr.listenerCount('error');
+  const done = daemonCommand({ ...treeArgs(tree), logFile }, captureIo().io, { exit: (s) => (exited = s), started: (r) => (running = r) });
+  await until(() => running !== undefined);
+  await running.ready;
+  t.equal(process.listenerCount('SIGTERM'), listeners + 1);
+  // a failing stderr while it runs is not an uncaught exception (guardStdio)
+  t.equal(process.stderr.listenerCount('error'), errors + 1);
+  t.equal(await answered(tree), ALLOW_PERSONAL);
   process.emit('SIGINT');
-  t.equal(await again, 0);
+  t.equal(await done, 0);
+  t.equal(exited, 0, 'the process is ended once the daemon has stopped');
+  t.equal(process.listenerCount('SIGTERM'), listeners, 'signal handlers removed');
+  t.equal(process.stderr.listenerCount('error'), errors);
+  t.match(fs.readFileSync(logFile, 'utf8'), /^policy loaded: 5 rules from 1 files\n.*qrexec: qubes\.Filecopy: work -> personal: allowed to personal\n$/s, 'its own logger, flushed at the end');
+  t.equal(cap.lines.length, 0);
 });
 
 /**
@@ -209,7 +320,7 @@ async function clusterOf(t: Parameters<Parameters<typeof t.test>[1]>[0], tree: T
   const logFile = path.join(tree.dir, 'workers.log');
   const cfg = daemonConfig(treeArgs(tree, { workers: '2', logLevel: 'debug', logFile, ...extra }), {});
   let running!: Running;
-  const done = runDaemon(cfg, { log: cap.log, cluster: { exec, args: [], execArgv: [] }, started: (r) => (running = r) });
+  const done = runDaemon(cfg, { log: cap.log, cluster: { exec, args: [], execArgv: [] }, started: (r) => (running = r), exit: noExit });
   t.teardown(async () => {
     running.stop();
     await done;
@@ -262,12 +373,45 @@ else {
     await until(() => !fs.existsSync(tree.sock), 5000, 'the socket to go');
   });
 
-  t.test('cluster: a worker stopped by a signal of its own stops the daemon cleanly', async (t) => {
+  t.test('cluster: a worker stopped by a signal of its own is replaced; only the primary ends the service', async (t) => {
     const tree = makeTree(t);
     const c = await clusterOf(t, tree);
     await c.running().ready;
-    process.kill(workerPids()[0]!, 'SIGTERM');
+    const [victim] = workerPids();
+    process.kill(victim!, 'SIGTERM');
+    await until(() => c.cap.matching(/starting another/).length === 1, 10_000, 'the replacement');
+    t.match(c.cap.matching(/starting another/)[0], new RegExp(`^error: worker process ${victim} exited with status 0; starting another$`));
+    await until(() => c.cap.matching(new RegExp(`^worker process \\d+ is serving in place of ${victim}$`)).length === 1, 10_000, 'the replacement serving');
+    t.equal(workerPids().length, 2);
+    t.equal(await answered(tree), ALLOW_PERSONAL);
+    c.running().stop();
     t.equal(await c.done, 0);
+    t.notOk(fs.existsSync(tree.sock), 'its sockets removed');
+  });
+
+  t.test('cluster: a worker that ignores SIGTERM is killed; the service still stops with status 0', async (t) => {
+    const tree = makeTree(t);
+    const c = await clusterOf(t, tree, {}, STUBBORN);
+    await c.running().ready;
+    const pids = workerPids();
+    c.running().stop();
+    t.equal(await c.done, 0);
+    t.same(
+      c.cap.matching(/killing it/).sort(),
+      pids.map((p) => `error: worker process ${p} still running 1500 ms after SIGTERM; killing it`).sort(),
+    );
+  });
+
+  t.test('cluster: a socket that cannot be put in place stops the daemon with status 1', async (t) => {
+    const tree = makeTree(t);
+    const c = await clusterOf(t, tree);
+    // once the paths were checked and workers started, something takes the socket's place
+    await until(() => workerPids().length > 0, 10_000, 'the first worker');
+    fs.mkdirSync(tree.sock);
+    fs.writeFileSync(path.join(tree.sock, 'x'), '');
+    await t.rejects(c.running().ready, { message: new RegExp(`^cannot put the socket in place at ${tree.sock}: [a-z][a-z ]+$`) });
+    t.equal(await c.done, 1);
+    t.ok(fs.existsSync(path.join(tree.sock, 'x')), 'left alone');
   });
 
   t.test('cluster: workers that keep dying stop the daemon', async (t) => {
@@ -290,7 +434,7 @@ else {
     let c = await clusterOf(t, tree, { socketPath: path.join(tree.dir, 'no/such/dir/p.sock') });
     await t.rejects(c.running().ready, { message: /cannot listen on .*no\/such\/dir\/p\.sock/ });
     t.equal(await c.done, 1);
-    t.match(c.cap.matching(/^error: /), [/^error: cannot listen on .*no\/such\/dir\/p\.sock: E[A-Z]+$/], 'said once, by the primary');
+    t.match(c.cap.matching(/^error: /), [/^error: cannot listen on .*no\/such\/dir\/p\.sock: the directory .*no\/such\/dir does not exist$/], 'said once, by the primary');
     t.notMatch(c.workersLog(), /cannot listen/);
     // a worker dies before it serves
     tree = makeTree(t);
@@ -331,19 +475,24 @@ t.test('runWorker: serves, reports to the primary, re-reads when told, stops whe
     proc.connected = saved.connected;
   });
   const cap = captureLog();
-  // the socket paths are the primary's to clear: a stale one is left alone
+  // the socket paths are the primary's to take over: what is there is left alone
   fs.writeFileSync(tree.evalSock, 'not a socket');
-  // runDaemon in a worker process serves with the configuration its primary gave
+  // runDaemon in a worker process serves with the configuration its primary gave, on sockets named after it
+  const owner = process.pid;
   const c = cluster as { isWorker: boolean };
   c.isWorker = true;
-  process.env[WORKER_ENV] = JSON.stringify({ ...cfg, evalSocketPath: '' });
+  process.env[WORKER_ENV] = JSON.stringify({ cfg: { ...cfg, evalSocketPath: '' }, owner });
   t.teardown(() => {
     c.isWorker = false;
     delete process.env[WORKER_ENV];
   });
   let up = false;
-  const workerDone = runDaemon({ ...cfg, socketPath: '/nowhere' }, { log: cap.log, started: (r) => void r.ready.then(() => (up = true)) });
+  const workerDone = runDaemon({ ...cfg, socketPath: '/nowhere' }, { log: cap.log, exit: noExit, started: (r) => void r.ready.then(() => (up = true)) });
   await until(() => up, 5000, 'the worker to serve');
+  t.notOk(fs.existsSync(tree.sock), 'a worker binds the socket under its primary\'s temporary name');
+  // which the primary moves into place
+  new SocketPaths([tree.sock, tree.guiSock], owner).claim();
+  t.equal(fs.readFileSync(tree.evalSock, 'utf8'), 'not a socket');
   let running: Running = { ready: Promise.resolve(), done: workerDone, stop: () => {}, reload: () => {} };
   t.match(sent, [{ type: 'transition', transition: { subject: 'policy' } }, { type: 'transition', transition: { subject: 'system info' } }, { type: 'ready' }]);
   t.equal(await answered(tree), ALLOW_PERSONAL);
@@ -363,7 +512,8 @@ t.test('runWorker: serves, reports to the primary, re-reads when told, stops whe
   // a worker that cannot listen tells the primary
   proc.connected = true;
   c.isWorker = false;
-  running = runWorker(cfg, cap.log);
+  fs.writeFileSync(bindPath(tree.evalSock, owner), 'in the way');
+  running = runWorker({ cfg, owner }, cap.log);
   await t.rejects(running.ready);
   t.equal(await running.done, 1);
   t.match(sent.at(-1), { type: 'fatal', message: `cannot listen on ${tree.evalSock}: EADDRINUSE` });

@@ -11,9 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { EventEmitter } from 'node:events';
-import { ReloadingCache } from '../../src/daemon/cache.js';
 import { TransitionLog, type Transition } from '../../src/daemon/health.js';
-import { fileSpecs, treeSpecs, walkDirs, Watches } from '../../src/daemon/watch.js';
+import { fileSpecs, pathSpecs, treeSpecs, walkDirs, Watches } from '../../src/daemon/watch.js';
 import { ALLOW_PERSONAL, captureLog, makeTree, policyRequest, request, startDaemon, tempDir, until, UUID, type Tree } from './fixtures/daemon.js';
 
 const allowed = (tree: Tree) => request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy')).then((r) => r.text);
@@ -182,6 +181,84 @@ t.test('the system-info file is re-read when it changes; a broken one denies unt
   t.equal(d.cap.lines.length, n + 1);
 });
 
+t.test('a policy directory switched as a symbolic link (mv -T), or replaced by rename, is seen by the next request', async (t) => {
+  const tree = makeTree(t, 'qubes.Filecopy * work personal allow\n');
+  const at = (...p: string[]) => path.join(tree.dir, ...p);
+  fs.renameSync(tree.policy, at('v1'));
+  fs.mkdirSync(at('v2'));
+  fs.writeFileSync(at('v2', '30-test.policy'), 'qubes.Filecopy * work personal deny\n');
+  fs.symlinkSync('v1', tree.policy);
+  const switchTo = (target: string) => {
+    fs.symlinkSync(target, at('tmp-link'));
+    fs.renameSync(at('tmp-link'), tree.policy);
+  };
+  const d = await startDaemon(t, tree);
+  t.equal(await allowed(tree), ALLOW_PERSONAL);
+  switchTo('v2');
+  t.equal(await allowed(tree), DENY, 'the link switched');
+  fs.writeFileSync(at('v2', '30-test.policy'), 'qubes.Filecopy * work personal allow\n');
+  t.equal(await allowed(tree), ALLOW_PERSONAL, 'an edit in the tree it points to now');
+  const reads = () => d.cap.matching(/^debug: policy read: /).length;
+  const before = reads();
+  fs.writeFileSync(at('v1', '30-test.policy'), 'qubes.Filecopy * work personal deny\n');
+  t.equal(await allowed(tree), ALLOW_PERSONAL, 'the old tree is not the policy any more');
+  t.equal(reads(), before, 'nor watched');
+  // a new tree with a syntax error: denies at once (the issue saw allows until SIGHUP)
+  fs.mkdirSync(at('v3'));
+  fs.writeFileSync(at('v3', '30-test.policy'), 'qubes.Filecopy * work personal allow bogus=1\n');
+  switchTo('v3');
+  t.equal(await allowed(tree), DENY);
+  t.match(d.cap.matching(/^error: policy failed to load/).at(-1), /policy\.d\/30-test\.policy:1: /);
+  // a real directory put in place by renaming
+  fs.rmSync(tree.policy);
+  fs.mkdirSync(at('v4'));
+  fs.writeFileSync(at('v4', '30-test.policy'), 'qubes.Filecopy * work personal allow\n');
+  fs.renameSync(at('v4'), tree.policy);
+  t.equal(await allowed(tree), ALLOW_PERSONAL, 'a directory renamed into place');
+  fs.renameSync(tree.policy, at('v4'));
+  fs.renameSync(at('v2'), tree.policy);
+  t.equal(await allowed(tree), ALLOW_PERSONAL, 'and swapped for another by renames');
+  fs.writeFileSync(policyFile(tree), 'qubes.Filecopy * work personal deny\n');
+  t.equal(await allowed(tree), DENY, 'an edit in the directory renamed into place');
+});
+
+t.test('a symbolic link higher up the policy path, the legacy directory and the system-info file behind links', async (t) => {
+  const tree = makeTree(t, '!compat-4.0\n');
+  const at = (...p: string[]) => path.join(tree.dir, ...p);
+  // etc -> etc-1, and the policy directory is etc/policy.d
+  fs.mkdirSync(at('etc-1'));
+  fs.mkdirSync(at('etc-2'));
+  fs.renameSync(tree.policy, at('etc-1', 'policy.d'));
+  fs.cpSync(at('etc-1', 'policy.d'), at('etc-2', 'policy.d'), { recursive: true });
+  fs.symlinkSync('etc-1', at('etc'));
+  for (const [v, action] of [['1', 'allow'], ['2', 'deny']]) {
+    fs.mkdirSync(at(`legacy-${v}`));
+    fs.writeFileSync(at(`legacy-${v}`, 'qubes.Filecopy'), `work personal ${action}\n`);
+  }
+  fs.symlinkSync('legacy-1', tree.legacy);
+  const si = JSON.parse(fs.readFileSync(tree.si, 'utf8'));
+  fs.renameSync(tree.si, at('si-1.json'));
+  si.domains.personal.uuid = '77777777-7777-4777-8777-777777777777';
+  fs.writeFileSync(at('si-2.json'), JSON.stringify(si));
+  fs.symlinkSync('si-1.json', tree.si);
+  const swap = (link: string, target: string) => {
+    fs.symlinkSync(target, at('tmp-link'));
+    fs.renameSync(at('tmp-link'), link);
+  };
+  await startDaemon(t, { ...tree, policy: at('etc', 'policy.d') });
+  t.equal(await allowed(tree), ALLOW_PERSONAL);
+  swap(tree.si, 'si-2.json');
+  const moved = ALLOW_PERSONAL.replace(UUID.personal, '77777777-7777-4777-8777-777777777777');
+  t.equal(await allowed(tree), moved, 'the system-info link switched');
+  swap(tree.legacy, 'legacy-2');
+  t.equal(await allowed(tree), DENY, 'the legacy link switched');
+  swap(tree.legacy, 'legacy-1');
+  t.equal(await allowed(tree), moved);
+  fs.writeFileSync(at('etc-2', 'policy.d', '30-test.policy'), 'qubes.Filecopy * work personal deny\n');
+  swap(at('etc'), 'etc-2');
+  t.equal(await allowed(tree), DENY, 'a link above the policy directory switched');
+});
+
 t.test('reload() (SIGHUP) re-reads what no watch can see', async (t) => {
   const tree = makeTree(t, 'qubes.Filecopy * work personal deny\n');
   const elsewhere = path.join(tree.dir, 'elsewhere');
@@ -237,7 +314,7 @@ t.test('what cannot be watched is read again for every request, with a warning o
   t.equal(d.cap.matching(/watch/).length, 2);
 });
 
-t.test('Watches: name filters, events without a name, and watch errors', async (t) => {
+t.test('Watches: one watch per directory, name filters, events about the directory itself, watch errors', async (t) => {
   const made: { p: string; w: FakeWatcher; cb: (e: string, name: string | null) => void }[] = [];
   mockWatch(t, ((p: string, _o: unknown, cb: (e: string, name: string | null) => void) => {
     const w = new FakeWatcher();
@@ -246,107 +323,75 @@ t.test('Watches: name filters, events without a name, and watch errors', async (
   }) as unknown as typeof fs.watch);
   let changes = 0;
   const w = new Watches(() => changes++);
-  t.ok(w.replace([{ dir: '/a', only: 'x' }, { dir: '/b' }, { dir: '/b' }]));
-  t.equal(made.length, 2, 'duplicates are watched once');
+  t.ok(w.replace([{ dir: '/a', only: 'x' }, { dir: '/b' }, { dir: '/b' }, { dir: '/a', only: 'z' }, { dir: '/b', only: 'y' }]));
+  t.same(made.map((m) => m.p), ['/a', '/b'], 'one watch per directory');
   made[0]!.cb('rename', 'y');
   t.equal(changes, 0, 'another name in a filtered directory');
   made[0]!.cb('change', 'x');
+  made[0]!.cb('change', 'z');
   made[0]!.cb('change', null);
+  made[0]!.cb('rename', 'a');
   made[1]!.cb('rename', 'anything');
-  t.equal(changes, 3);
+  t.equal(changes, 5, 'the names asked for, no name, the directory itself, and anything in a whole directory');
   made[1]!.w.emit('error', new Error('gone'));
-  t.equal(changes, 4);
+  t.equal(changes, 6);
   t.ok(made[1]!.w.closed, 'a failed watch is closed');
   t.ok(w.has({ dir: '/a', only: 'x' }));
+  t.notOk(w.has({ dir: '/a', only: 'y' }));
   t.notOk(w.has({ dir: '/a' }));
-  t.ok(w.add([{ dir: '/c' }, { dir: '/a', only: 'x' }]));
+  t.ok(w.has({ dir: '/b', only: 'q' }), 'a whole directory has every name');
+  t.ok(w.add([{ dir: '/c' }, { dir: '/a', only: 'x' }, { dir: '/a', only: 'y' }, { dir: '/a' }]));
   t.equal(made.length, 3);
+  t.ok(w.has({ dir: '/a' }), 'widened to the whole directory');
+  made[0]!.cb('rename', 'other');
+  t.equal(changes, 7);
   w.replace([{ dir: '/c' }]);
   t.ok(made[0]!.w.closed && !made[3]!.w.closed, 'old watches closed, new ones kept');
   w.close();
   t.ok(made[3]!.w.closed);
 });
 
-t.test('ReloadingCache: watches what each load reveals, up to a bound', async (t) => {
+t.test('walkDirs, pathSpecs, treeSpecs, fileSpecs', async (t) => {
   const dir = tempDir(t);
-  const dirs = 'abcdefghij'.split('').map((n) => path.join(dir, n));
-  for (const d of dirs) fs.mkdirSync(d);
-  let loads = 0;
-  let grow = true;
-  const seen: boolean[] = [];
-  const cache = new ReloadingCache<number>({
-    roots: () => [{ dir: dirs[0]! }],
-    // every load depends on one more directory than the last while `grow` holds
-    load: () => ({ value: ++loads, deps: dirs.slice(1, 1 + (grow ? loads : 1)).map((d) => ({ dir: d })) }),
-    loaded: (_v, watching) => seen.push(watching),
-  });
-  t.teardown(() => cache.close());
-  t.equal(cache.get(), 3, 'loaded three times (each revealed a new directory)');
-  t.same(seen, [false], 'gave up watching: deps never settled');
-  t.equal(cache.get(), 6, 'so it is read again on the next get');
-  grow = false;
-  t.equal(cache.get(), 7);
-  t.equal(cache.get(), 7, 'settled: watched, and cached');
-  t.same(seen, [false, false, true]);
-  t.equal(cache.loads, 3);
-  fs.writeFileSync(path.join(dirs[1]!, 'f'), 'x');
-  await until(() => cache.get() >= 8, 2000, 'a change in a revealed directory');
-  const v = cache.get();
-  cache.invalidate();
-  t.equal(cache.get(), v + 1);
-});
-
-t.test('ReloadingCache: an unwatchable dependency means one load per get, not a loop', async (t) => {
-  const dir = tempDir(t);
-  let loads = 0;
-  const seen: boolean[] = [];
-  const cache = new ReloadingCache<number>({
-    roots: () => [{ dir }],
-    // a directory that does not exist cannot be watched
-    load: () => ({ value: ++loads, deps: [{ dir: path.join(dir, 'gone') }] }),
-    loaded: (_v, watching) => seen.push(watching),
-  });
-  t.teardown(() => cache.close());
-  t.equal(cache.get(), 1);
-  t.equal(cache.get(), 2, 'read again on the next get (it cannot be watched)');
-  t.same(seen, [false, false]);
-});
-
-t.test('ReloadingCache: a load that throws leaves nothing that looks current', async (t) => {
-  const dir = tempDir(t);
-  let loads = 0;
-  let fail = false;
-  const cache = new ReloadingCache<number>({
-    roots: () => [{ dir }],
-    load: () => {
-      if (fail) throw new Error('boom');
-      return { value: ++loads, deps: [] };
-    },
-    loaded: () => {},
-  });
-  t.teardown(() => cache.close());
-  t.equal(cache.get(), 1);
-  fail = true;
-  cache.invalidate();
-  t.throws(() => cache.get(), /boom/);
-  t.throws(() => cache.get(), /boom/, 'still outdated: the old value is not served');
-  fail = false;
-  t.equal(cache.get(), 2);
-});
-
-t.test('walkDirs, treeSpecs, fileSpecs', async (t) => {
-  const dir = tempDir(t);
+  const up = (p: string) => pathSpecs(p).specs;
   fs.mkdirSync(path.join(dir, 'a/b/c'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'd'));
   fs.writeFileSync(path.join(dir, 'f'), '');
   fs.symlinkSync(path.join(dir, 'a'), path.join(dir, 'link'));
   t.same(walkDirs(dir).sort(), [dir, `${dir}/a`, `${dir}/a/b`, `${dir}/a/b/c`, `${dir}/d`].sort(), 'links not followed');
   t.equal(walkDirs(dir, 2).length, 2, 'bounded');
-  t.same(treeSpecs(path.join(dir, 'missing')), [{ dir, only: 'missing' }]);
-  t.same(treeSpecs(path.join(dir, 'missing/deeper')), [{ dir, only: 'missing' }], 'the nearest existing directory, for the next one down');
-  t.same(fileSpecs(path.join(dir, 'f'), true), [{ dir, only: 'f' }]);
-  t.same(fileSpecs(path.join(dir, 'link/b'), false), [{ dir: path.join(dir, 'link') }, { dir: path.join(dir, 'a') }]);
-  t.same(fileSpecs(path.join(dir, 'gone'), false), [{ dir }]);
+  // every component, as an entry of the directory holding it
+  const parts = dir.split('/').filter(Boolean);
+  const chain = parts.map((name, i) => ({ dir: '/' + parts.slice(0, i).join('/'), only: name }));
+  t.same(pathSpecs(dir), { specs: chain, real: dir, isDir: true });
+  t.same(pathSpecs('/'), { specs: [], real: '/', isDir: true });
+  t.same(pathSpecs(path.join(dir, 'f')), { specs: [...chain, { dir, only: 'f' }], real: path.join(dir, 'f'), isDir: false });
+  t.same(treeSpecs(path.join(dir, 'f')), [...chain, { dir, only: 'f' }], 'a file where a tree should be: just its name');
+  // a missing path: watched for up to its first missing component
+  t.same(pathSpecs(path.join(dir, 'missing/deeper')), { specs: [...chain, { dir, only: 'missing' }], real: null, isDir: false });
+  t.same(treeSpecs(path.join(dir, 'missing/deeper')), [...chain, { dir, only: 'missing' }], 'the nearest existing directory, for the next one down');
+  // a tree: the path to it and every directory under it
+  t.same(treeSpecs(path.join(dir, 'a')), [...chain, { dir, only: 'a' }, { dir: `${dir}/a` }, { dir: `${dir}/a/b` }, { dir: `${dir}/a/b/c` }]);
+  t.same(fileSpecs(path.join(dir, 'f')), [...chain, { dir, only: 'f' }]);
+  t.same(fileSpecs(path.join(dir, 'd'), true), [...chain, { dir, only: 'd' }, { dir: `${dir}/d` }], 'a directory listed: its entries too');
+  t.same(fileSpecs(path.join(dir, 'gone'), true), [...chain, { dir, only: 'gone' }]);
+  // symbolic links: the link's entry, then where it points (relative links from the link's directory)
+  t.same(pathSpecs(path.join(dir, 'link/b')), {
+    specs: [...chain, { dir, only: 'link' }, ...chain, { dir, only: 'a' }, { dir: `${dir}/a`, only: 'b' }],
+    real: `${dir}/a/b`,
+    isDir: true,
+  });
+  fs.symlinkSync('a/b', path.join(dir, 'rel'));
+  fs.symlinkSync('rel', path.join(dir, 'rel2'));
+  t.same(up(path.join(dir, 'rel2/c')), [...chain, { dir, only: 'rel2' }, ...chain, { dir, only: 'rel' }, ...chain, { dir, only: 'a' }, { dir: `${dir}/a`, only: 'b' }, { dir: `${dir}/a/b`, only: 'c' }]);
+  t.equal(pathSpecs(path.join(dir, 'rel2/c')).real, `${dir}/a/b/c`);
+  t.same(treeSpecs(path.join(dir, 'link')).slice(-3), [{ dir: `${dir}/a` }, { dir: `${dir}/a/b` }, { dir: `${dir}/a/b/c` }], 'a linked tree is walked where it is');
+  // links that loop are given up on, as the kernel does
+  fs.symlinkSync('loop2', path.join(dir, 'loop1'));
+  fs.symlinkSync('loop1', path.join(dir, 'loop2'));
+  const loop = pathSpecs(path.join(dir, 'loop1/x'));
+  t.equal(loop.real, null);
+  t.ok(loop.specs.length > 40 && loop.specs.length < 40 * (chain.length + 2), 'bounded');
   // a directory that cannot be read (it vanished) is still the root of its walk
   t.same(walkDirs(path.join(dir, 'gone')), [path.join(dir, 'gone')]);
 });

@@ -10,12 +10,14 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { startFakeAgent } from '../helpers/fake-agent.js';
 import { startFakeQubesd } from '../helpers/fake-qubesd.js';
-import { DaemonServers, DaemonStartError, removeStaleSocket } from '../../src/daemon/server.js';
+import { connectionLimit, DaemonServers, DaemonStartError, openFileLimit } from '../../src/daemon/server.js';
+import { bindPath, probeSocket, refuseUnlessFree, SocketPaths } from '../../src/daemon/sockets.js';
 import { daemonConfig } from '../../src/daemon/config.js';
 import { TransitionLog } from '../../src/daemon/health.js';
 import { serve } from '../../src/daemon/serve.js';
 import type { Services } from '../../src/daemon/decide.js';
 import { systemInfoFromJson } from '../../src/policy/system-info.js';
+import { loadPolicySet } from '../../src/policy/policy.js';
 import {
   ALLOW_PERSONAL,
   captureLog,
@@ -326,7 +328,8 @@ t.test('an answer that comes after the daemon dropped the client goes nowhere; e
   const tree = makeTree(t, 'test.Ask * @anyvm @anyvm ask\n');
   const agent = await startFakeAgent(tree.rpc, { ask: 'hang', notify: '' });
   t.teardown(() => agent.close());
-  const d = await startDaemon(t, tree, { askTimeout: '0.2' });
+  // the ask outlasts the stop's drain (DRAIN_MS), so the stop drops the waiting client
+  const d = await startDaemon(t, tree, { askTimeout: '0.8' });
   // a client that leaves while the user is asked: the answer (a timeout) is written to nobody
   const gone = net.createConnection(tree.sock, () => gone.write(policyRequest('work', 'personal', 'test.Ask')));
   gone.on('error', () => {});
@@ -343,7 +346,34 @@ t.test('an answer that comes after the daemon dropped the client goes nowhere; e
   d.stop();
   await closed;
   await until(() => d.cap.matching(/^qrexec: test\.Ask: work -> personal: denied:/).length === 2, 3000, 'the timed-out ask');
-  t.match(d.cap.matching(/cannot ask the policy agent/)[1], /no answer within 200 ms/);
+  t.match(d.cap.matching(/cannot ask the policy agent/)[1], /no answer within 800 ms/);
+});
+
+t.test('stopping lets the connections already accepted be answered', async (t) => {
+  // a worker stopped on its own (SIGTERM) must not drop the calls it has taken while others serve
+  const tree = makeTree(t);
+  const d = await startDaemon(t, tree);
+  const full = policyRequest('work', 'personal', 'qubes.Filecopy');
+  // five clients, each accepted with half of its request sent
+  const clients = await Promise.all(
+    Array.from({ length: 5 }, () => new Promise<net.Socket>((resolve) => {
+      const c = net.createConnection(tree.sock, () => c.write(full.slice(0, 20), () => resolve(c)));
+    })),
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  const answers = clients.map((c) => new Promise<string>((resolve) => {
+    let text = '';
+    c.on('data', (b) => (text += b.toString('latin1')));
+    c.on('close', () => resolve(text));
+    c.on('error', () => {});
+  }));
+  d.stop();
+  // the stop has begun: the rest of each request still gets its answer
+  for (const c of clients) c.write(full.slice(20));
+  for (const text of await Promise.all(answers)) t.match(text, /^result=deny$|^user=/m, 'answered after the stop began');
+  t.equal(await d.done, 0);
+  // and a new connection is refused meanwhile: nothing listens any more
+  await t.rejects(new Promise((resolve, reject) => net.createConnection(tree.sock).on('connect', resolve).on('error', reject)));
 });
 
 t.test('stopping drops open connections; sockets are removed', async (t) => {
@@ -363,37 +393,108 @@ t.test('stopping drops open connections; sockets are removed', async (t) => {
   t.notOk(fs.existsSync(tree.sock));
 });
 
-t.test('start-up failures: one line, status 1; a stale socket is replaced, anything else is kept', async (t) => {
+t.test('socket paths: a stale socket is replaced, a live one refused, anything else kept; on stop only our own is removed', async (t) => {
   const tree = makeTree(t);
+  const serveTree = (extra = {}) => {
+    const cap = captureLog();
+    const running = serve(daemonConfig(treeArgs(tree, extra), {}), cap.log, () => {}, { primary: true });
+    return { cap, running };
+  };
   // a socket nobody listens on any more
   const stale = net.createServer();
   await new Promise<void>((resolve) => stale.listen(path.join(tree.dir, 'tmp.sock'), resolve));
   fs.renameSync(path.join(tree.dir, 'tmp.sock'), tree.sock);
   await new Promise((resolve) => stale.close(resolve));
   t.ok(fs.lstatSync(tree.sock).isSocket());
+  t.equal(await probeSocket(tree.sock), 'free');
   const d = await startDaemon(t, tree);
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, ALLOW_PERSONAL);
+  t.equal(fs.readdirSync(tree.dir).filter((n) => n.startsWith('.')).length, 0, 'no temporary names left behind');
+  t.equal(fs.statSync(tree.sock).mode & 0o777, 0o660, 'group read-write');
+
+  // a second daemon on the same paths: refused, and the first one's sockets are untouched
+  let second = serveTree();
+  await t.rejects(second.running.ready, { message: `another daemon is serving on ${tree.sock}; not starting` });
+  t.equal(await second.running.done, 1);
+  t.same(second.cap.matching(/^error: /), [`error: another daemon is serving on ${tree.sock}; not starting`]);
+  t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, ALLOW_PERSONAL, 'the first one still answers');
   d.stop();
-  await d.done;
+  t.equal(await d.done, 0);
+  t.notOk(fs.existsSync(tree.sock), 'our socket removed on stop');
+  // accepted once the first has gone
+  second = serveTree();
+  await second.running.ready;
+  t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, ALLOW_PERSONAL);
+  // someone else's socket put at our path meanwhile is left alone on stop
+  const other = net.createServer((c) => c.end('other\n'));
+  await new Promise<void>((resolve) => other.listen(path.join(tree.dir, 'other.sock'), resolve));
+  t.teardown(() => other.close());
+  fs.renameSync(path.join(tree.dir, 'other.sock'), tree.sock);
+  second.running.stop();
+  t.equal(await second.running.done, 0);
+  t.equal((await request(tree.sock, '')).text, 'other\n', 'not ours any more: not removed');
+  fs.rmSync(tree.sock);
 
-  // a regular file where the socket should be is not removed: start-up fails
+  // a regular file where a socket should be is not removed: start-up fails
   fs.writeFileSync(tree.evalSock, 'keep me');
-  removeStaleSocket(tree.evalSock);
-  removeStaleSocket(path.join(tree.dir, 'missing.sock'));
-  let cap = captureLog();
-  let running = serve(daemonConfig(treeArgs(tree), {}), cap.log, () => {}, { primary: true });
-  await t.rejects(running.ready, { message: `cannot listen on ${tree.evalSock}: EADDRINUSE` });
-  t.ok(await running.ready.catch((e: unknown) => e instanceof DaemonStartError));
-  t.equal(await running.done, 1);
-  t.same(cap.matching(/^error: /), [`error: cannot listen on ${tree.evalSock}: EADDRINUSE`]);
+  let s = serveTree();
+  await t.rejects(s.running.ready, { message: `cannot listen on ${tree.evalSock}: something other than a socket is there` });
+  t.ok(await s.running.ready.catch((e: unknown) => e instanceof DaemonStartError));
+  t.equal(await s.running.done, 1);
+  t.same(s.cap.matching(/^error: /), [`error: cannot listen on ${tree.evalSock}: something other than a socket is there`]);
   t.equal(fs.readFileSync(tree.evalSock, 'utf8'), 'keep me');
+  fs.rmSync(tree.evalSock);
 
-  cap = captureLog();
-  running = serve(daemonConfig(treeArgs(tree, { socketPath: path.join(tree.dir, 'no/such/dir/p.sock') }), {}), cap.log, () => {}, {
-    primary: true,
-  });
-  t.equal(await running.done, 1);
-  t.match(cap.matching(/^error: /), [/^error: cannot listen on .*no\/such\/dir\/p\.sock: E[A-Z]+$/]);
+  // a directory that does not exist
+  s = serveTree({ socketPath: path.join(tree.dir, 'no/such/dir/p.sock') });
+  t.equal(await s.running.done, 1);
+  t.match(s.cap.matching(/^error: /), [/^error: cannot listen on .*no\/such\/dir\/p\.sock: the directory .*no\/such\/dir does not exist$/]);
+
+  // a temporary name left by an earlier process with our id is cleared; anything else in its way fails the start
+  const tmp = bindPath(tree.sock, process.pid);
+  const leftover = net.createServer();
+  await new Promise<void>((resolve) => leftover.listen(path.join(tree.dir, 'leftover.sock'), resolve));
+  fs.renameSync(path.join(tree.dir, 'leftover.sock'), tmp);
+  await new Promise((resolve) => leftover.close(resolve));
+  t.ok(fs.lstatSync(tmp).isSocket());
+  fs.writeFileSync(bindPath(tree.guiSock, process.pid), 'in the way');
+  s = serveTree();
+  t.equal(await s.running.done, 1);
+  t.same(s.cap.matching(/^error: /), [`error: cannot listen on ${tree.guiSock}: EADDRINUSE`]);
+  t.notOk(fs.existsSync(tmp), 'the stale temporary socket was cleared');
+});
+
+t.test('SocketPaths: names, probes and claims', async (t) => {
+  const tree = makeTree(t);
+  t.equal(bindPath('/run/qubes/policy.sock', 36 * 36), '/run/qubes/.100~policy.sock');
+  t.equal(Buffer.byteLength(bindPath('/x/' + 'p'.repeat(120), 1)), 107, 'cut to what a socket address holds');
+  t.same(await probeSocket(path.join(tree.si, 'x')), { unknown: 'ENOTDIR' });
+  t.throws(() => refuseUnlessFree('/p', { unknown: 'EACCES' }), { message: 'cannot tell whether another daemon serves on /p (EACCES); not starting' });
+  t.doesNotThrow(() => refuseUnlessFree('/p', 'free'));
+  // a temporary socket that cannot be moved into place
+  const sockets = new SocketPaths([path.join(tree.dir, 'dir-in-the-way')], 1);
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(sockets.bindPath(path.join(tree.dir, 'dir-in-the-way')), resolve));
+  t.teardown(() => server.close());
+  fs.mkdirSync(path.join(tree.dir, 'dir-in-the-way'));
+  fs.writeFileSync(path.join(tree.dir, 'dir-in-the-way', 'x'), '');
+  t.throws(() => sockets.claim(), { message: /^cannot put the socket in place at .*dir-in-the-way: [a-z][a-z ]+$/ });
+  sockets.release();
+  t.ok(fs.existsSync(path.join(tree.dir, 'dir-in-the-way', 'x')), 'not ours: left alone');
+});
+
+t.test('the connection limit: what the file-descriptor limit allows', async (t) => {
+  const dir = makeTree(t).dir;
+  const limits = path.join(dir, 'limits');
+  fs.writeFileSync(limits, 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n');
+  t.equal(openFileLimit(limits), 1024);
+  fs.writeFileSync(limits, 'Max open files            unlimited            unlimited            files\n');
+  t.equal(openFileLimit(limits), null);
+  t.equal(openFileLimit(path.join(dir, 'missing')), null);
+  t.ok((openFileLimit() ?? 0) > 0, 'this process has one');
+  t.equal(connectionLimit(null, 10), null);
+  t.equal(connectionLimit(1024, 30), 1024 - 30 - 64);
+  t.equal(connectionLimit(80, 30), 1, 'always at least one');
 });
 
 t.test('DaemonServers: accept errors are logged at most once a second; bugs close the connection, logged', async (t) => {
@@ -424,7 +525,7 @@ t.test('DaemonServers: accept errors are logged at most once a second; bugs clos
   const err = Object.assign(new Error('accept'), { code: 'EMFILE' });
   server.emit('error', err);
   server.emit('error', err);
-  t.same(cap.lines, [`error: ${tree.sock}: EMFILE`]);
+  t.same(cap.lines, [`error: ${tree.sock}: too many open files (EMFILE); out of file descriptors: raise LimitNOFILE in the service unit`]);
   // a client's socket failing (reset, broken pipe) is that client's problem only
   server.once('connection', (sock: net.Socket) => sock.emit('error', Object.assign(new Error('reset'), { code: 'ECONNRESET' })));
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, '');
@@ -435,6 +536,7 @@ t.test('DaemonServers: accept errors are logged at most once a second; bugs clos
 
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, '');
   t.equal(cap.lines.at(-1), 'error: internal error: boom');
+  svc.policy.get = () => loadPolicySet({ paths: [tree.policy] });
   mode = 'reject';
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, '');
   t.equal(cap.lines.at(-1), 'error: internal error: reject');
@@ -448,6 +550,59 @@ t.test('DaemonServers: accept errors are logged at most once a second; bugs clos
   mode = 'sync';
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, '');
   t.equal(cap.lines.at(-1), 'error: internal error: not an Error');
+});
+
+t.test('connections beyond the limit are closed at once, said at once and then once a second with the count', async (t) => {
+  const tree = makeTree(t);
+  const cap = captureLog();
+  const cfg = daemonConfig(treeArgs(tree), {});
+  const si = systemInfoFromJson(SYSTEM_INFO);
+  const svc: Services = {
+    policy: { get: () => loadPolicySet({ paths: [tree.policy] }), invalidate: () => {}, close: () => {} },
+    systemInfo: { get: () => si, invalidate: () => {}, close: () => {} },
+    agent: cfg.agent,
+    log: cap.log,
+  };
+  const servers = new DaemonServers(svc, cfg);
+  await servers.listen((p) => p, 100, 2);
+  t.teardown(() => servers.close());
+  const idle = () => {
+    const c = net.createConnection(tree.sock);
+    c.on('error', () => {});
+    t.teardown(() => c.destroy());
+    return new Promise<net.Socket>((resolve) => c.on('connect', () => resolve(c)));
+  };
+  // two connections that say nothing hold the two places
+  await idle();
+  await idle();
+  await until(() => (servers as unknown as { live: Set<unknown> }).live.size === 2, 2000, 'two connections held');
+  t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, '', 'the third is closed unanswered');
+  const line = (n: number) =>
+    `error: ${n} connection${n === 1 ? '' : 's'} closed unanswered: 2 open at once is all that the limit of 100 file descriptors allows; out of file descriptors: raise LimitNOFILE in the service unit`;
+  t.same(cap.matching(/closed unanswered/), [line(1)]);
+  await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'));
+  await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'));
+  t.equal(cap.matching(/closed unanswered/).length, 1, 'at most one line a second');
+  await until(() => cap.matching(/closed unanswered/).length === 2, 3000, 'the count of the second since');
+  t.equal(cap.matching(/closed unanswered/)[1], line(2));
+  // stopping with a report pending: nothing more is said
+  await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'));
+  await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'));
+  await servers.close();
+  await new Promise((r) => setTimeout(r, 1100));
+  t.equal(cap.matching(/closed unanswered/).length, 2);
+});
+
+t.test('DaemonServers: stopped while it starts to listen, it listens nowhere', async (t) => {
+  const tree = makeTree(t);
+  const cap = captureLog();
+  const cfg = daemonConfig(treeArgs(tree), {});
+  const servers = new DaemonServers({ policy: null!, systemInfo: null!, agent: cfg.agent, log: cap.log }, cfg);
+  const listening = servers.listen();
+  await servers.close();
+  await t.rejects(listening, { message: 'stopped before listening' });
+  t.notOk(fs.existsSync(tree.sock));
+  t.equal(fs.readdirSync(tree.dir).filter((n) => n.endsWith('.sock')).length, 0, 'no socket left anywhere');
 });
 
 t.test('a bug while starting is one line and status 1', async (t) => {

@@ -483,7 +483,7 @@ const EX = { path: [EXAMPLES], legacyPath: path.join(EXAMPLES, 'legacy'), system
 
 t.test('test: the example cases pass and reach every rule of policy.d-examples', async (t) => {
   const c = captureIo();
-  const status = await runTest({ ...TEST_ARGS, ...EX, cases: [path.join(EXAMPLES, 'tests')], coverage: true }, c.io, nodeFileSource, ROOT);
+  const status = await runTest({ ...TEST_ARGS, ...EX, cases: [path.join(EXAMPLES, 'tests')], coverage: true }, c.io, nodeFileSource);
   t.equal(c.err, '');
   t.equal(status, 0);
   t.match(c.out, /^(\d+) passed, 0 failed\ncoverage: (\d+) of \2 rules decided a case\n$/);
@@ -557,11 +557,11 @@ t.test('test: failures, coverage, usage problems', async (t) => {
   t.equal(r.out, '');
   const unreadable: FileSource = { ...nodeFileSource, read: () => { throw new FileSourceError('x', 'permission denied', 'io'); } };
   const c = captureIo();
-  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d/b.json')] }, c.io, unreadable, dir), 2);
+  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d/b.json')] }, c.io, unreadable), 2);
   t.equal(c.err, 'qrexec-policy test: x: permission denied\n');
   const unlistable: FileSource = { ...nodeFileSource, list: (d) => { throw new FileSourceError(d, 'permission denied', 'io'); } };
   const l = captureIo();
-  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d')] }, l.io, unlistable, dir), 2);
+  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d')] }, l.io, unlistable), 2);
   t.equal(l.err, `qrexec-policy test: ${path.join(dir, 'cases.d')}: permission denied\n`);
   // through the umbrella
   const u = captureIo();
