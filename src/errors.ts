@@ -16,16 +16,11 @@ const ERRNO: Readonly<Record<string, string>> = {
   EISDIR: 'is a directory',
   ENOTDIR: 'a part of the path is not a directory',
   ELOOP: 'too many levels of symbolic links',
-  ENAMETOOLONG: 'the name is too long',
   ENOSPC: 'no space left on the device',
-  EROFS: 'read-only file system',
-  EEXIST: 'already exists',
   ECONNREFUSED: 'nothing is listening there',
-  ENOTSOCK: 'not a socket',
   // the code stays in the words: the daemon recognises running out of descriptors by it
   EMFILE: 'too many open files (EMFILE)',
   ENFILE: 'too many open files in the system (ENFILE)',
-  EIO: 'input/output error',
 };
 
 /**

@@ -360,6 +360,27 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
   }
 }
 
+/**
+ * The denial of a request that could not be evaluated at all: no system
+ * info (`load-error`), or a request that is not one (`bad-request`, such as
+ * an unreadable batch line). Nothing of the request is known but its source.
+ */
+export function denyUnevaluated(kind: 'load-error' | 'bad-request', reason: string, source: string, requestedSource: string | null): DenyDecision {
+  return {
+    result: 'deny',
+    kind,
+    reason,
+    notify: true,
+    service: null,
+    argument: null,
+    source,
+    requestedTarget: null,
+    rule: null,
+    warnings: [],
+    requestedSource,
+  };
+}
+
 /** Parse and evaluate a request; invalid requests are denied with the reason. */
 export function evaluate(ruleset: RuleSet, si: SystemInfo, input: RequestInput, opts: EvaluateOptions = {}): Decision {
   const parsed = parseRequest(input, si);
