@@ -4,10 +4,10 @@
  * info (SPEC §5.1).
  */
 import t, { type Test } from 'tap';
-import { type DenyDecision, type Decision } from '../../src/policy/decision.js';
-import { LegacyPolicy, loadPolicySet, Policy } from '../../src/policy/policy.js';
-import { parseSystemInfo, SystemInfo, SystemInfoError, systemInfoFromJson } from '../../src/policy/system-info.js';
-import { decide, makeSystem, memPolicy, LEGACY_DIR, memLegacy, memTree, POLICY_DIR } from '../helpers/policy.js';
+import { type DenyDecision, type Decision } from '../../../src/policy/decision.js';
+import { LegacyPolicy, loadPolicySet, Policy } from '../../../src/policy/policy.js';
+import { parseSystemInfo, SystemInfo, SystemInfoError, systemInfoFromJson } from '../../../src/policy/system-info.js';
+import { decide, makeSystem, memPolicy, LEGACY_DIR, memLegacy, memTree, POLICY_DIR } from '../../helpers/policy.js';
 
 /**
  * `--legacy` (SPEC §4.4): R4.0 semantics through LegacyPolicy.

@@ -3,11 +3,11 @@
  * default_target=, --assume-yes-for-ask, and an ask the user answered.
  */
 import t from 'tap';
-import { type DenyDecision, type Decision, type AskDecision, codePointSort } from '../../src/policy/decision.js';
-import { confirmAsk, evaluate } from '../../src/policy/evaluate.js';
-import { parseRequest } from '../../src/policy/request.js';
-import { SystemInfo } from '../../src/policy/system-info.js';
-import { decide, makeSystem, uuidOf, memPolicy } from '../helpers/policy.js';
+import { type DenyDecision, type Decision, type AskDecision, codePointSort } from '../../../src/policy/decision.js';
+import { confirmAsk, evaluate } from '../../../src/policy/evaluate.js';
+import { parseRequest } from '../../../src/policy/request.js';
+import { SystemInfo } from '../../../src/policy/system-info.js';
+import { decide, makeSystem, uuidOf, memPolicy } from '../../helpers/policy.js';
 
 /**
  * `ask` (SPEC §3.2): target collection, target=, autostart=no,

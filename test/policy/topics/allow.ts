@@ -2,10 +2,10 @@
  * `allow` (SPEC §3.2), RemoteVM targets (§3.4), notify defaults.
  */
 import t from 'tap';
-import { type DenyDecision, type AllowDecision, type Decision } from '../../src/policy/decision.js';
-import { confirmAsk, evaluate, evaluateRequest } from '../../src/policy/evaluate.js';
-import { parseRequest } from '../../src/policy/request.js';
-import { decide, makeSystem, uuidOf, memPolicy, POLICY_DIR } from '../helpers/policy.js';
+import { type DenyDecision, type AllowDecision, type Decision } from '../../../src/policy/decision.js';
+import { confirmAsk, evaluate, evaluateRequest } from '../../../src/policy/evaluate.js';
+import { parseRequest } from '../../../src/policy/request.js';
+import { decide, makeSystem, uuidOf, memPolicy, POLICY_DIR } from '../../helpers/policy.js';
 
 /**
  * `allow` (SPEC §3.2), RemoteVM targets (§3.4) and notify defaults.

@@ -3,14 +3,14 @@
  * differential tester found Qubes doing that we must do too.
  */
 import t from 'tap';
-import { parseToken } from '../../src/parser/tokens.js';
-import { expandTarget } from '../../src/policy/ask.js';
-import { type DenyDecision, type AllowDecision, type Decision, type AskDecision } from '../../src/policy/decision.js';
-import { defaultDispvmName, EvaluationFault, matchesSource, matchesTarget, sameQube } from '../../src/policy/match.js';
-import { parseRequest } from '../../src/policy/request.js';
-import { SystemInfo, systemInfoFromJson } from '../../src/policy/system-info.js';
-import { decide, makeSystem, uuidOf, memPolicy } from '../helpers/policy.js';
-import { resultBlock } from '../../src/render/block.js';
+import { parseToken } from '../../../src/parser/tokens.js';
+import { expandTarget } from '../../../src/policy/ask.js';
+import { type DenyDecision, type AllowDecision, type Decision, type AskDecision } from '../../../src/policy/decision.js';
+import { defaultDispvmName, EvaluationFault, matchesSource, matchesTarget, sameQube } from '../../../src/policy/match.js';
+import { parseRequest } from '../../../src/policy/request.js';
+import { SystemInfo, systemInfoFromJson } from '../../../src/policy/system-info.js';
+import { decide, makeSystem, uuidOf, memPolicy } from '../../helpers/policy.js';
+import { resultBlock } from '../../../src/render/block.js';
 
 /**
  * Situations where the reference implementation crashes: we deny (fail

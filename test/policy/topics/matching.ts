@@ -4,10 +4,10 @@
  * and evaluator.
  */
 import t from 'tap';
-import { type DenyDecision } from '../../src/policy/decision.js';
-import { checkServiceArg, parseRequest, splitServiceArg } from '../../src/policy/request.js';
-import { SystemInfo } from '../../src/policy/system-info.js';
-import { decide, makeSystem, uuidOf } from '../helpers/policy.js';
+import { type DenyDecision } from '../../../src/policy/decision.js';
+import { checkServiceArg, parseRequest, splitServiceArg } from '../../../src/policy/request.js';
+import { SystemInfo } from '../../../src/policy/system-info.js';
+import { decide, makeSystem, uuidOf } from '../../helpers/policy.js';
 
 /**
  * Matching of every SPEC §3.1 token in the SOURCE and TARGET columns against
