@@ -4,7 +4,7 @@
  */
 import { describeIo, expected } from '../errors.js';
 import * as fs from 'node:fs';
-import { evaluate } from '../policy/evaluate.js';
+import { denyUnevaluated, evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
 import type { RuleSet } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
@@ -23,22 +23,6 @@ interface BatchRequest {
   systemInfo?: string;
   requestedSource?: string;
   assumeYesForAsk?: boolean;
-}
-
-function badLine(reason: string): Decision {
-  return {
-    result: 'deny',
-    kind: 'bad-request',
-    reason,
-    notify: true,
-    service: null,
-    argument: null,
-    source: '',
-    requestedTarget: null,
-    rule: null,
-    warnings: [],
-    requestedSource: null,
-  };
 }
 
 function parseBatchLine(line: string): BatchRequest | string {
@@ -117,7 +101,7 @@ export async function runBatch(args: EvalArgs, io: Io = defaultIo()): Promise<nu
     const req = parseBatchLine(line);
     let d: Decision;
     if (typeof req === 'string') {
-      d = badLine(req);
+      d = denyUnevaluated('bad-request', req, '', null);
     } else {
       const srcOpts: SourceOptions = {
         ...args,

@@ -3,7 +3,7 @@
  * `--batch`: batch.ts) and `qrexec-policy explain` (why, rule by rule).
  */
 import { expected } from '../errors.js';
-import { evaluate } from '../policy/evaluate.js';
+import { denyUnevaluated, evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
 import type { RequestInput } from '../policy/request.js';
 import { SystemInfoError } from '../policy/system-info.js';
@@ -11,7 +11,7 @@ import { explain } from '../render/explain.js';
 import { decisionJsonLine } from '../render/json.js';
 import { decisionText } from '../render/text.js';
 import { defaultIo, type Io } from '../io/io.js';
-import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, showPaths, unreadablePolicy, type SourceOptions } from '../io/sources.js';
+import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, openSources, showPaths, unreadablePolicy, type SourceOptions } from '../io/sources.js';
 import { winstonLogger, type Level } from '../log.js';
 
 export interface EvalArgs extends SourceOptions {
@@ -35,19 +35,7 @@ export function evalStatus(d: Decision): number {
 
 /** The denial of a request whose system info cannot be had. */
 export function denySystemInfo(req: { source?: string | undefined; requestedSource?: string | undefined }, err: SystemInfoError): Decision {
-  return {
-    result: 'deny',
-    kind: 'load-error',
-    reason: err.message,
-    notify: true,
-    service: null,
-    argument: null,
-    source: req.source ?? '',
-    requestedTarget: null,
-    rule: null,
-    warnings: [],
-    requestedSource: req.requestedSource ?? null,
-  };
+  return denyUnevaluated('load-error', err.message, req.source ?? '', req.requestedSource ?? null);
 }
 
 /**
@@ -97,20 +85,12 @@ export interface ExplainArgs extends SourceOptions {
 }
 
 export async function runExplain(args: ExplainArgs, io: Io): Promise<number> {
-  let si;
-  try {
-    si = await obtainSystemInfo(args, io.env);
-  } catch (err) {
-    expected(err, SystemInfoError);
-    io.err(`qrexec-policy explain: could not decide: ${err.message}\n`);
+  const sources = await openSources(args, io.env);
+  if ('problem' in sources) {
+    io.err(`qrexec-policy explain: could not decide: ${sources.problem}\n`);
     return CANNOT_DECIDE;
   }
-  const ruleset = openRuleSet(args);
-  const problem = unreadablePolicy(ruleset);
-  if (problem !== null) {
-    io.err(`qrexec-policy explain: could not decide: ${problem}\n`);
-    return CANNOT_DECIDE;
-  }
+  const { si, ruleset } = sources;
   const input: RequestInput = { source: args.source, target: args.target, service: args.service, requestedSource: args.requestedSource ?? null };
   const { text, decision } = explain(ruleset, si, input, { assumeYesForAsk: !!args.assumeYesForAsk, all: !!args.all, show: showPaths(args) });
   io.out(text);

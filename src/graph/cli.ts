@@ -8,9 +8,8 @@ import { listLegacyDir } from '../parser/loader.js';
 import { nodeFileSource } from '../parser/file-source.js';
 import type { PolicyError } from '../parser/errors.js';
 import { Policy, type LegacyPolicy, type RuleSet } from '../policy/policy.js';
-import { SystemInfoError } from '../policy/system-info.js';
 import type { Io } from '../io/io.js';
-import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, unreadablePolicy, type SourceOptions } from '../io/sources.js';
+import { CANNOT_DECIDE, openSources, type SourceOptions } from '../io/sources.js';
 import { graphEdges, type GraphEdge } from './collect.js';
 import { renderDot, renderJson } from './render.js';
 import { optionValues, selectServices, selectSources, selectTargets } from './select.js';
@@ -105,11 +104,10 @@ export async function runGraph(args: GraphArgs, io: Io, name = 'qrexec-policy gr
     const targets = selectTargets(optionValues('target', args.target));
     const services = selectServices(optionValues('service', args.service));
     const sourceValues = optionValues('source', args.source);
-    const si = await obtainSystemInfo(args, io.env);
+    const opened = await openSources(args, io.env);
+    if ('problem' in opened) throw new GraphFailure(`could not decide: ${opened.problem}`, CANNOT_DECIDE);
+    const { si, ruleset } = opened;
     const sources = selectSources(sourceValues, si);
-    const ruleset = openRuleSet(args);
-    const unreadable = unreadablePolicy(ruleset);
-    if (unreadable !== null) throw new GraphFailure(`could not decide: ${unreadable}`, CANNOT_DECIDE);
     const { pairs, named } = pairsOf(ruleset, services);
     const space = { sources, targets: graphTargets(si), pairs, otherService: otherServiceName(named) };
     // with --full-output every call that may happen is drawn, asks included (as the reference does)
@@ -123,10 +121,6 @@ export async function runGraph(args: GraphArgs, io: Io, name = 'qrexec-policy gr
     }
     return 0;
   } catch (err) {
-    if (err instanceof SystemInfoError) {
-      io.err(`${name}: could not decide: ${err.message}\n`);
-      return CANNOT_DECIDE;
-    }
     expected(err, GraphFailure);
     io.err(`${name}: ${err.message}\n`);
     return err.status;

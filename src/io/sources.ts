@@ -11,7 +11,7 @@ import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-i
 import { configuredPath, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
 import { joinPath, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import { asGiven, type ShowPath } from '../render/text.js';
-import { describeIo } from '../errors.js';
+import { describeIo, expected } from '../errors.js';
 
 export interface SourceOptions {
   path?: readonly string[] | undefined;
@@ -41,6 +41,28 @@ export function unreadablePolicy(ruleset: RuleSet, fs: FileSource = nodeFileSour
   }
   const e = (ruleset as Policy).errors.find((x) => x.id === 'policy-dir' || x.id === 'legacy-dir');
   return e === undefined ? null : e.describe();
+}
+
+/**
+ * The system info and the rule set the options name, or why nothing can be
+ * decided with them (say it, and exit CANNOT_DECIDE): the system info or a
+ * policy directory cannot be read.
+ */
+export async function openSources(
+  opts: SourceOptions,
+  env: NodeJS.ProcessEnv,
+  fs: FileSource = nodeFileSource,
+): Promise<{ si: SystemInfo; ruleset: RuleSet } | { problem: string }> {
+  let si: SystemInfo;
+  try {
+    si = await obtainSystemInfo(opts, env);
+  } catch (err) {
+    expected(err, SystemInfoError);
+    return { problem: err.message };
+  }
+  const ruleset = openRuleSet(opts);
+  const problem = unreadablePolicy(ruleset, fs);
+  return problem === null ? { si, ruleset } : { problem };
 }
 
 /** The policy directories the options name, highest priority first. */

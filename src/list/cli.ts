@@ -11,9 +11,8 @@ import { listLegacyDir } from '../parser/loader.js';
 import type { Rule } from '../parser/rule.js';
 import { Policy, type LegacyPolicy, type RuleSet } from '../policy/policy.js';
 import { splitServiceArg } from '../policy/request.js';
-import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import type { Io } from '../io/io.js';
-import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, showPaths, unreadablePolicy, type SourceOptions } from '../io/sources.js';
+import { CANNOT_DECIDE, openSources, showPaths, type SourceOptions } from '../io/sources.js';
 import { legacyMentions, ruleMentions, serviceEntries, sourcesOf, targetsOf, type Mentions, type ServiceEntry } from './axes.js';
 import { globFilter, parseActions } from './select.js';
 import { listRows } from './rows.js';
@@ -83,20 +82,12 @@ export async function runList(args: ListArgs, io: ListIo): Promise<number> {
     target: globFilter('--target', args.target),
     service: globFilter('--service', args.service),
   };
-  let si: SystemInfo;
-  try {
-    si = await obtainSystemInfo(args, io.env);
-  } catch (err) {
-    expected(err, SystemInfoError);
-    io.err(`${NAME}: could not decide: ${err.message}\n`);
+  const sources = await openSources(args, io.env);
+  if ('problem' in sources) {
+    io.err(`${NAME}: could not decide: ${sources.problem}\n`);
     return CANNOT_DECIDE;
   }
-  const ruleset = openRuleSet(args);
-  const unreadable = unreadablePolicy(ruleset);
-  if (unreadable !== null) {
-    io.err(`${NAME}: could not decide: ${unreadable}\n`);
-    return CANNOT_DECIDE;
-  }
+  const { si, ruleset } = sources;
   const mentions = mentionsOf(ruleset);
   const entries = typeof mentions === 'string' ? [] : serviceEntries(mentions).filter((e) => select.service(e.name));
   const rules = typeof mentions === 'string' ? mentions : candidateRules(ruleset, entries);

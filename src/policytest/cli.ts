@@ -7,10 +7,9 @@
 import { FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import type { Rule } from '../parser/rule.js';
 import { Policy } from '../policy/policy.js';
-import { SystemInfoError } from '../policy/system-info.js';
 import { ruleDisplay, ruleLocation } from '../render/text.js';
 import type { Io } from '../io/io.js';
-import { CANNOT_DECIDE, obtainSystemInfo, openRuleSet, showPaths, unreadablePolicy, type SourceOptions } from '../io/sources.js';
+import { CANNOT_DECIDE, openSources, showPaths, type SourceOptions } from '../io/sources.js';
 import { expandArg, namedFiles } from '../lint/inputs.js';
 import { expectationText, isBad, parseCases, type BadCase, type Case } from './cases.js';
 import { actualText, runCases } from './run.js';
@@ -51,20 +50,12 @@ export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSour
       }
     }
   }
-  let si;
-  try {
-    si = await obtainSystemInfo(a, io.env);
-  } catch (err) {
-    expected(err, SystemInfoError);
-    io.err(`qrexec-policy test: could not decide: ${err.message}\n`);
+  const sources = await openSources(a, io.env, fs);
+  if ('problem' in sources) {
+    io.err(`qrexec-policy test: could not decide: ${sources.problem}\n`);
     return CANNOT_DECIDE;
   }
-  const ruleset = openRuleSet(a);
-  const unreadable = unreadablePolicy(ruleset, fs);
-  if (unreadable !== null) {
-    io.err(`qrexec-policy test: could not decide: ${unreadable}\n`);
-    return CANNOT_DECIDE;
-  }
+  const { si, ruleset } = sources;
   // (--legacy reads each service's file when a case needs it: its errors show as denials)
   const loadErrors = ruleset instanceof Policy ? ruleset.errors : [];
   for (const e of loadErrors) io.err(`qrexec-policy test: policy failed to load: ${e.describe()}\n`);
