@@ -487,6 +487,7 @@ t.test('qrexec-policy: --help on every subcommand prints its usage, exit 0', asy
     t.match(r.out, new RegExp(`^qrexec-policy ${cmd}\\b`), cmd);
     t.equal(r.err, '', cmd);
     t.notMatch(r.out, /\[default: \[\]\]/, `${cmd}: no empty default shown for a list`);
+    if (['eval', 'fmt', 'lint'].includes(cmd)) t.match(r.out, /- for standard input/, `${cmd}: --help offers - for standard input`);
   }
 });
 
