@@ -175,7 +175,7 @@ export function expectedBlock(j: DecisionJson, domains: Record<string, DomainJso
     const relay = domains[q['relayvm'] as string]!;
     return [
       'user=DEFAULT', 'result=allow', `target=${q['relayvm']}`, `target_uuid=uuid:${relay['uuid']}`, ...tail,
-      `service=${q['transport_rpc']}+${name}+${j.service}${j.argument}`, ...policySource,
+      `service=${q['transport_rpc']}+${j.requested_target}+${j.service}${j.argument}`, ...policySource,
     ].join('\n');
   }
   return [`user=${user}`, 'result=allow', `target=${target}`, `target_uuid=uuid:${q['uuid']}`, ...tail, ...policySource].join('\n');
