@@ -83,7 +83,7 @@ if (fs.existsSync('/usr/bin/time')) {
 
 // in-process evaluation per request, policy loaded once (as the daemon does)
 const { loadPolicySet } = await import(path.join(root, 'dist/lib/policy/policy.js'));
-const { readSystemInfoFile } = await import(path.join(root, 'dist/lib/cli/sources.js'));
+const { readSystemInfoFile } = await import(path.join(root, 'dist/lib/io/sources.js'));
 const { evaluate } = await import(path.join(root, 'dist/lib/policy/evaluate.js'));
 console.log('\nin-process evaluate, median µs per request over batches of 50 (warm):');
 for (const n of sizes) {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LegacyPolicy, loadPolicySet, type RuleSet } from '../src/policy/policy.js';
-import { readSystemInfoFile } from '../src/cli/sources.js';
+import { readSystemInfoFile } from '../src/io/sources.js';
 import { evaluate } from '../src/policy/evaluate.js';
 import type { Decision } from '../src/policy/decision.js';
 import type { Token } from '../src/parser/tokens.js';
@@ -311,4 +311,21 @@ t.test('90-default.policy and its includes', async (t) => {
   d = decide('work', 'dom0', 'my.Unknown');
   t.equal(d.result, 'deny', 'default deny to dom0');
   decidedBy(t, d, '90-default.policy', '* * @anyvm @adminvm deny');
+});
+
+t.test('the examples are formatted, and so is what convert writes from them (fmt --check, through the command line)', async (t) => {
+  const { umbrellaMain } = await import('../src/cli/umbrella.js');
+  const { captureIo } = await import('./cli/fixtures/cli.js');
+  const run = async (argv: string[]) => {
+    const c = captureIo({});
+    return { status: await umbrellaMain(argv, c.io), out: c.out, err: c.err };
+  };
+  t.same(await run(['fmt', '--check', EXAMPLES, path.join(EXAMPLES, 'include/dom0-services')]), { status: 0, out: '', err: '' }, 'policy.d files');
+  t.same(await run(['fmt', '--check', '-i', path.join(EXAMPLES, 'include/openurl')]), { status: 0, out: '', err: '' }, 'the service file');
+  const dir = t.testdir({});
+  const converted = await run(['convert', '--legacy-path', LEGACY, '--output-dir', dir]);
+  t.equal(converted.status, 0, converted.err);
+  const file = path.join(dir, '35-compat-converted.policy');
+  t.ok(fs.existsSync(file), 'convert wrote its file');
+  t.same(await run(['fmt', '--check', file]), { status: 0, out: '', err: '' }, 'the converted file');
 });

@@ -14,7 +14,7 @@ import {
 } from '../src/parser/limits.js';
 import { loadPolicy } from '../src/parser/loader.js';
 import { memoryFileSource } from '../src/parser/file-source.js';
-import { readSystemInfoFile } from '../src/cli/sources.js';
+import { readSystemInfoFile } from '../src/io/sources.js';
 import { SystemInfoError } from '../src/policy/system-info.js';
 import { decide, memPolicy } from './helpers/policy.js';
 

@@ -1,12 +1,22 @@
 /** Small shared pieces: expected-error filtering and the default stderr logger. */
 import t from 'tap';
-import { expected } from '../src/errors.js';
+import { describeIo, expected } from '../src/errors.js';
 import { stderrLogger } from '../src/log.js';
 import { runQrexecClient } from '../src/exec/run-call.js';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
 class Expected extends Error {}
+
+t.test('describeIo: errno codes in words, anything else as it is', async (t) => {
+  const errno = (code: string) => Object.assign(new Error(`${code}: raw`), { code });
+  t.equal(describeIo(errno('ENOENT')), 'does not exist');
+  t.equal(describeIo(errno('EACCES')), 'permission denied');
+  t.equal(describeIo(errno('EWHATEVER')), 'EWHATEVER', 'an unknown code as it is');
+  t.equal(describeIo(new Error('no code')), 'no code');
+  t.equal(describeIo('a string'), 'a string');
+  t.equal(describeIo(null), 'null');
+});
 
 t.test('expected() lets the expected class through and re-throws anything else', async (t) => {
   const e = new Expected('fine');
@@ -39,9 +49,12 @@ t.test('qrexec-client killed by a signal reports 128 + its number', async (t) =>
 });
 
 t.test('umbrella argv: --batch - means standard input', async (t) => {
-  const { normaliseArgv } = await import('../src/cli/umbrella.js');
-  t.same(normaliseArgv(['eval', '--json', '--batch', '-', '--path', 'p']), ['eval', '--json', '--batch=-', '--path', 'p']);
-  t.same(normaliseArgv(['eval', '--batch', 'file.jsonl']), ['eval', '--batch', 'file.jsonl']);
+  const { protectStdin } = await import('../src/cli/parse.js');
+  const swapped = protectStdin(['eval', '--json', '--batch', '-', '--path', 'p']);
+  t.equal(swapped.length, 6);
+  t.not(swapped[3], '-', 'a lone - is kept from yargs');
+  t.same(protectStdin(['eval', '--batch', 'file.jsonl']), ['eval', '--batch', 'file.jsonl']);
+  t.same(protectStdin(['eval', '--', 'a', '-', 'c']), ['eval', '--', 'a', '-', 'c'], 'after -- words are passed as they are');
 });
 
 t.test('ask targets sort by code point, also beyond the BMP', async (t) => {

@@ -8,8 +8,9 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { PolicyAdminException, WIRE_CLASSES } from './errors.js';
-import { adminContext, adminLogger, serveCall, type CallResult } from './main.js';
+import { adminContext, adminLogger, serveCall, type CallResult } from './call.js';
 import type { Area } from './names.js';
+import { describeIo } from '../errors.js';
 
 export const DEFAULT_QREXEC_CLIENT_VM = '/usr/bin/qrexec-client-vm';
 
@@ -44,7 +45,7 @@ export function viaQrexecClientVm(program: string, env: NodeJS.ProcessEnv = proc
         let err = '';
         child.stdout.on('data', (b: Buffer) => out.push(b));
         child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-        child.on('error', (e: NodeJS.ErrnoException) => reject(new CallFailed(`cannot run ${program}: ${e.code}`)));
+        child.on('error', (e: NodeJS.ErrnoException) => reject(new CallFailed(`cannot run ${program}: ${describeIo(e)}`)));
         child.on('close', (code, signal) => resolve({ status: code ?? 128, stdout: Buffer.concat(out), stderr: signal ? `${program} killed by ${signal}` : err }));
         // a service that exits before reading everything closes the pipe: its answer says why
         child.stdin.on('error', () => {});

@@ -13,6 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { describeIo } from '../errors.js';
 
 export class LockError extends Error {}
 
@@ -38,7 +39,7 @@ function acquire(fd: number, dir: string, opts: LockOptions): Promise<void> {
     });
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', (err: NodeJS.ErrnoException) => reject(new LockError(`cannot lock ${dir}: cannot run ${program} (${err.code})`)));
+    child.on('error', (err: NodeJS.ErrnoException) => reject(new LockError(`cannot lock ${dir}: cannot run ${program} (${describeIo(err)})`)));
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
       else if (code === CONFLICT) reject(new LockError(`cannot lock ${dir}: another change held it for ${timeout} s`));
@@ -53,7 +54,7 @@ export async function withDirLock<T>(dir: string, fn: () => T | Promise<T>, opts
   try {
     fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   } catch (err) {
-    throw new LockError(`cannot lock ${dir}: ${(err as NodeJS.ErrnoException).code}`);
+    throw new LockError(`cannot lock ${dir}: ${describeIo(err)}`);
   }
   try {
     await acquire(fd, dir, opts);

@@ -10,7 +10,7 @@
  * by their resolved one).
  */
 import * as path from 'node:path';
-import { FileSourceError, type EntryKind, type FileSource } from '../parser/file-source.js';
+import { FileSourceError, tooLarge, type EntryKind, type FileSource } from '../parser/file-source.js';
 import { MAX_FILE_SIZE } from '../parser/limits.js';
 
 export type Overrides = ReadonlyMap<string, string | null>;
@@ -53,8 +53,8 @@ export function overlayFileSource(base: FileSource, changes: Iterable<[string, s
     read(file) {
       const f = files.get(base.resolve(file));
       if (f === undefined) return base.read(file);
-      if (f === null) throw new FileSourceError(`cannot read ${file}: ENOENT (removed by this change)`, 'missing');
-      if (Buffer.byteLength(f) > MAX_FILE_SIZE) throw new FileSourceError(`${file}: larger than ${MAX_FILE_SIZE} bytes`, 'too-large');
+      if (f === null) throw new FileSourceError(file, 'does not exist (removed by this change)', 'missing');
+      if (Buffer.byteLength(f) > MAX_FILE_SIZE) throw tooLarge(file);
       return f;
     },
     resolve: (p) => base.resolve(p),

@@ -9,9 +9,9 @@
  * stderr that they overwrite whatever is there.
  */
 import * as fs from 'node:fs';
-import type { Io } from '../cli/eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { callProblem, chooseTransport, describeProblem, PolicyClient } from './client.js';
-import { expected } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { isValidName, type Area } from './names.js';
 import { POLICY_SUFFIX } from '../parser/loader.js';
 
@@ -36,7 +36,6 @@ export function parseFileName(given: string | undefined): { area: Area; name: st
   return { area: 'policy', name: given.endsWith(POLICY_SUFFIX) ? given.slice(0, -POLICY_SUFFIX.length) : given };
 }
 
-export class UsageError extends Error {}
 
 export function checkArgs(a: PolicyCliArgs): { area: Area; name: string } {
   const f = parseFileName(a.name);
@@ -52,14 +51,8 @@ export function checkArgs(a: PolicyCliArgs): { area: Area; name: string } {
 const processStdin = (): Buffer => fs.readFileSync(0);
 
 export async function runPolicyCli(a: PolicyCliArgs, io: Io, readStdin: () => Buffer = processStdin): Promise<number> {
-  let f: { area: Area; name: string };
-  try {
-    f = checkArgs(a);
-  } catch (err) {
-    expected(err, UsageError);
-    io.err(`${NAME}: ${err.message}\n\nRun '${NAME} --help' for usage.\n`);
-    return 2;
-  }
+  // a UsageError from here is reported by the command line (exit 2)
+  const f = checkArgs(a);
   const client = new PolicyClient(chooseTransport(a.qrexecClientVm, io.env));
   const token = a.token ?? 'any';
   if (a.token === undefined && (a.method === 'replace' || a.method === 'remove'))

@@ -14,7 +14,7 @@ import { loadPolicySet } from '../policy/policy.js';
 import { evaluate } from '../policy/evaluate.js';
 import { SystemInfoError } from '../policy/system-info.js';
 import { decisionJsonLine } from '../render/json.js';
-import { obtainSystemInfo } from '../cli/sources.js';
+import { obtainSystemInfo } from '../io/sources.js';
 import { expected } from '../errors.js';
 import {
   PolicyAdminException,

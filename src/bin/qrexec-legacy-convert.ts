@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { command } from '../cli/commands/convert.js';
-import { defaultIo } from '../cli/eval-cmd.js';
+import { defaultIo } from '../io/io.js';
 import { runMain } from '../cli/run.js';
 import { standaloneMain } from '../cli/standalone.js';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { adminMain, readFd } from '../admin/main.js';
+import { adminMain, readFd } from '../admin/admin-cli.js';
 import { runMain } from '../cli/run.js';
 
 runMain(

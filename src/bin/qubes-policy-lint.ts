@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
-import { dropinMain, readInput } from '../lint/dropin.js';
+import { dropinMain, readInput } from '../lint/dropin-cli.js';
 import { runMain } from '../cli/run.js';
 
 runMain('qubes-policy-lint', async () =>

@@ -4,7 +4,7 @@
  * the umbrella starts without parsing lint, graph or daemon code.
  */
 import type { Argv } from 'yargs';
-import type { Io } from './eval-cmd.js';
+import type { Io } from '../io/io.js';
 
 export interface SubCommand {
   /** yargs command string, e.g. `lint [paths..]`. */

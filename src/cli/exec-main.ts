@@ -3,53 +3,14 @@
  * It parses its own arguments (no yargs), logs with the tiny stderr writer
  * (no winston), prints the result block and answers by exit code.
  */
-import { expected } from '../errors.js';
+import { expected, UsageError } from '../errors.js';
 import { resultBlock } from '../render/block.js';
-import { decisionLogLine } from '../render/log-line.js';
-import { evaluate } from '../policy/evaluate.js';
-import { SystemInfoError } from '../policy/system-info.js';
+import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
+import { decideCall, type CallHooks } from '../exec/decide-call.js';
 import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type Logger, type Sink } from '../log.js';
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from './sources.js';
-
-export const EXEC_USAGE = `usage: qrexec-policy-exec [options] SOURCE TARGET SERVICE[+ARG]
-       qrexec-policy-exec [options] DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT
-
-Decide one qrexec call from the qrexec policy. With three arguments, print the
-result block qrexec-daemon reads; with five, also run the allowed call
-(start the target or create a disposable through qubesd, then qrexec-client).
-An "ask" is put to the user through the policy agent of the caller's GuiVM.
-
-options:
-  --assume-yes-for-ask        treat "ask" as "allow" for the requested target
-  --just-evaluate             do not ask, notify or run anything; print nothing;
-                              answer by exit code only
-  --path DIR                  policy directory (repeatable; alias --policy-path;
-                              default /run/qubes/policy.d then /etc/qubes/policy.d)
-  --legacy-path DIR           R4.0 policy directory for !compat-4.0 and --legacy
-                              (default /etc/qubes-rpc/policy)
-  --legacy                    evaluate with R4.0 semantics only
-  --system-info FILE          qube facts as JSON (env QREXEC_POLICY_SYSTEM_INFO);
-                              without it, ask qubesd
-  --requested-source QUBE     evaluate for this RemoteVM, relayed by SOURCE
-  --qrexec-client PATH        env QREXEC_CLIENT (default /usr/lib/qubes/qrexec-client)
-  --qubesd-socket PATH        admin.* calls; env QUBESD_SOCKET (default /var/run/qubesd.sock)
-  --qubesd-internal-socket P  internal.* calls; env QUBESD_INTERNAL_SOCKET
-                              (default /var/run/qubesd.internal.sock)
-  --rpc-dir DIR               local socket services such as policy.Ask; env QREXEC_RPC_DIR
-                              (default /etc/qubes-rpc)
-  --qubesd-timeout SECONDS    limit for starting a qube or creating a disposable (default 120)
-  --ask-timeout SECONDS       limit for the user's answer (default 0: wait)
-  --log-level LEVEL           error, warn, info (default) or debug
-  --log-file FILE             append log lines to FILE instead of stderr
-  --syslog                    also send log lines to syslog
-  -h, --help                  show this help
-  --version                   show the version
-
-exit status: 0 allowed (with five arguments: qrexec-client's status),
-1 denied or failed, 2 usage error
-`;
+import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
 
 export interface ExecArgs extends SourceOptions {
   assumeYesForAsk: boolean;
@@ -68,33 +29,51 @@ export interface ExecArgs extends SourceOptions {
   version: boolean;
 }
 
-export class UsageError extends Error {}
+/**
+ * The options, each once: its spellings (the first one shown in the help),
+ * where its value goes, what it takes (nothing: a flag) and its help, one
+ * line per `\n`. The parser and the help both read this table.
+ */
+const OPTIONS: ReadonlyArray<readonly [names: string, key: keyof ExecArgs, value: string, help: string]> = [
+  ['--assume-yes-for-ask', 'assumeYesForAsk', '', 'treat "ask" as "allow" for the requested target'],
+  ['--just-evaluate', 'justEvaluate', '', 'do not ask, notify or run anything; print nothing;\nanswer by exit code only'],
+  ['--path --policy-path', 'path', 'DIR', 'policy directory (repeatable; alias --policy-path;\ndefault /run/qubes/policy.d then /etc/qubes/policy.d)'],
+  ['--legacy-path', 'legacyPath', 'DIR', 'R4.0 policy directory for !compat-4.0 and --legacy\n(default /etc/qubes-rpc/policy)'],
+  ['--legacy', 'legacy', '', 'evaluate with R4.0 semantics only'],
+  ['--system-info', 'systemInfo', 'FILE', 'qube facts as JSON (env QREXEC_POLICY_SYSTEM_INFO);\nwithout it, ask qubesd'],
+  ['--requested-source', 'requestedSource', 'QUBE', 'evaluate for this RemoteVM, relayed by SOURCE'],
+  ['--qrexec-client', 'qrexecClient', 'PATH', 'env QREXEC_CLIENT (default /usr/lib/qubes/qrexec-client)'],
+  ['--qubesd-socket', 'qubesdSocket', 'PATH', 'admin.* calls; env QUBESD_SOCKET (default /var/run/qubesd.sock)'],
+  ['--qubesd-internal-socket', 'qubesdInternalSocket', 'P', 'internal.* calls; env QUBESD_INTERNAL_SOCKET\n(default /var/run/qubesd.internal.sock)'],
+  ['--rpc-dir', 'rpcDir', 'DIR', 'local socket services such as policy.Ask; env QREXEC_RPC_DIR\n(default /etc/qubes-rpc)'],
+  ['--qubesd-timeout', 'qubesdTimeout', 'SECONDS', 'limit for starting a qube or creating a disposable (default 120)'],
+  ['--ask-timeout', 'askTimeout', 'SECONDS', "limit for the user's answer (default 0: wait)"],
+  ['--log-level', 'logLevel', 'LEVEL', 'error, warn, info (default) or debug'],
+  ['--log-file', 'logFile', 'FILE', 'append log lines to FILE instead of stderr'],
+  ['--syslog', 'syslog', '', 'also send log lines to syslog'],
+  ['-h --help', 'help', '', 'show this help'],
+  ['--version', 'version', '', 'show the version'],
+];
 
-const VALUE_OPTIONS: Record<string, keyof ExecArgs> = {
-  '--path': 'path',
-  '--policy-path': 'path',
-  '--legacy-path': 'legacyPath',
-  '--system-info': 'systemInfo',
-  '--qubesd-internal-socket': 'qubesdInternalSocket',
-  '--requested-source': 'requestedSource',
-  '--log-level': 'logLevel',
-  '--qrexec-client': 'qrexecClient',
-  '--qubesd-socket': 'qubesdSocket',
-  '--rpc-dir': 'rpcDir',
-  '--qubesd-timeout': 'qubesdTimeout',
-  '--ask-timeout': 'askTimeout',
-  '--log-file': 'logFile',
-};
+const BY_NAME = new Map(OPTIONS.flatMap((o) => o[0].split(' ').map((n) => [n, o] as const)));
 
-const FLAG_OPTIONS: Record<string, keyof ExecArgs> = {
-  '--assume-yes-for-ask': 'assumeYesForAsk',
-  '--just-evaluate': 'justEvaluate',
-  '--legacy': 'legacy',
-  '--syslog': 'syslog',
-  '--help': 'help',
-  '-h': 'help',
-  '--version': 'version',
-};
+export const EXEC_USAGE = `usage: qrexec-policy-exec [options] SOURCE TARGET SERVICE[+ARG]
+       qrexec-policy-exec [options] DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT
+
+Decide one qrexec call from the qrexec policy. With three arguments, print the
+result block qrexec-daemon reads; with five, also run the allowed call
+(start the target or create a disposable through qubesd, then qrexec-client).
+An "ask" is put to the user through the policy agent of the caller's GuiVM.
+
+options:
+${OPTIONS.map(([names, , value, help]) => {
+  // `-h --help` is shown as `-h, --help`, an option with an alias by its first name
+  const shown = names.startsWith('-h') ? names.replace(' ', ', ') : names.split(' ')[0]! + (value ? ' ' + value : '');
+  return `  ${shown.padEnd(26)}  ${help.replaceAll('\n', '\n' + ' '.repeat(30))}\n`;
+}).join('')}
+exit status: 0 allowed (with five arguments: qrexec-client's status),
+1 denied or failed, 2 usage error
+`;
 
 /** Parse argv (without node and script). Options may come anywhere; `--` ends them. */
 export function parseExecArgs(argv: readonly string[]): ExecArgs {
@@ -122,14 +101,14 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
     }
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(0, eq) : a;
-    const flag = FLAG_OPTIONS[name];
-    if (flag !== undefined) {
+    const option = BY_NAME.get(name);
+    if (option === undefined) throw new UsageError(`unknown option ${name}`);
+    const key = option[1];
+    if (option[2] === '') {
       if (eq >= 0) throw new UsageError(`option ${name} takes no value`);
-      rec[flag] = true;
+      rec[key] = true;
       continue;
     }
-    const key = VALUE_OPTIONS[name];
-    if (key === undefined) throw new UsageError(`unknown option ${name}`);
     let value: string;
     if (eq >= 0) value = a.slice(eq + 1);
     else if (i + 1 < argv.length) value = argv[++i]!;
@@ -178,6 +157,13 @@ function makeLogger(args: ExecArgs): Logger {
   return lineLogger(args.logLevel, sinks);
 }
 
+/** A usage problem: one line saying what, one pointing at --help; exit 2. */
+function usage(stderr: (s: string) => void, form: ExecIo['form'] | undefined, message: string): number {
+  const name = form === 'r40' ? 'qrexec-policy' : 'qrexec-policy-exec';
+  stderr(`${name}: ${message}\nRun '${name} --help' for usage.\n`);
+  return 2;
+}
+
 /**
  * One call: evaluate, ask the user if needed, notify, and print the result
  * block (three arguments) or run the call (five). Returns the exit status;
@@ -194,8 +180,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     cfg = execConfig(args, env);
   } catch (err) {
     expected(err, UsageError);
-    stderr(`qrexec-policy-exec: ${err.message}\n${EXEC_USAGE}`);
-    return 2;
+    return usage(stderr, io.form, err.message);
   }
   if (args.help) {
     stdout(EXEC_USAGE);
@@ -206,44 +191,32 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     return 0;
   }
   const n = args.positionals.length;
-  if (io.form === 'r40' && n !== 5) {
-    stderr(`qrexec-policy: the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments\n`);
-    return 2;
-  }
-  if (n !== 3 && n !== 5) {
-    stderr(`qrexec-policy-exec: expected 3 or 5 positional arguments, got ${n}\n${EXEC_USAGE}`);
-    return 2;
-  }
+  if (io.form === 'r40' && n !== 5) return usage(stderr, io.form, `the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments`);
+  if (n !== 3 && n !== 5) return usage(stderr, io.form, `expected SOURCE TARGET SERVICE[+ARG] (or DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT), got ${n} arguments`);
   const log = io.log ?? makeLogger(args);
   const p = args.positionals;
   const [source, target, serviceArg] = (n === 3 ? p : p.slice(1, 4)) as [string, string, string];
-  const printBlock = n === 3 && !args.justEvaluate;
-  const input = { source, target, service: serviceArg, requestedSource: args.requestedSource ?? null };
-
-  let si;
+  let si: SystemInfo | SystemInfoError;
   try {
     si = await obtainSystemInfo(args, env);
   } catch (err) {
     expected(err, SystemInfoError);
-    log.log('error', `qrexec: ${serviceArg}: ${source} -> ${target || '@default'}: ${err.message}`);
-    if (printBlock) stdout('result=deny\n');
-    return 1;
+    si = err;
   }
+  // asking, notifying and running need sockets and processes: loaded only when used
+  const runCall = () => import('../exec/run-call.js');
+  const hooks: CallHooks = {
+    log,
+    resolveAsk: async (d, input, s) => (await runCall()).resolveAsk(d, input, s, cfg, log),
+    notify: async (d, input, s) => (await runCall()).notifyDecision(d, input, s, cfg, log),
+  };
+  const call = { source, target, serviceArg, requestedSource: args.requestedSource ?? null, assumeYesForAsk: args.assumeYesForAsk, justEvaluate: args.justEvaluate };
   // one request: build only its service's rules (every line is still checked)
-  const focus = serviceArg.split('+', 1)[0]!;
-  let d = evaluate(openRuleSet(args, focus), si, input, { assumeYesForAsk: args.assumeYesForAsk });
-  for (const w of d.warnings) log.log('warn', w);
-  if (args.justEvaluate) {
-    log.log('info', decisionLogLine(d, serviceArg, source, target));
-    return d.result === 'allow' ? 0 : 1;
-  }
-  // asking, notifying and running need sockets and processes: loaded only now
-  const { notifyDecision, resolveAsk, runAllowedCall } = await import('../exec/run-call.js');
-  if (d.result === 'ask') d = await resolveAsk(d, input, si, cfg, log);
-  log.log('info', decisionLogLine(d, serviceArg, source, target));
-  await notifyDecision(d, input, si, cfg, log);
-  if (printBlock) stdout(resultBlock(d) + '\n');
+  const { decision: d, notified } = await decideCall(() => openRuleSet(args, serviceArg.split('+', 1)[0]!), si, call, hooks);
+  await notified;
+  if (args.justEvaluate) return d.result === 'allow' ? 0 : 1;
+  if (n === 3) stdout(resultBlock(d) + '\n');
   if (d.result !== 'allow') return 1;
   if (n === 3) return 0;
-  return runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log);
+  return (await runCall()).runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log);
 }

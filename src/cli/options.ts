@@ -4,7 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import { isLevel } from '../log.js';
-import type { SourceOptions } from './sources.js';
+import type { SourceOptions } from '../io/sources.js';
 
 export function policyOptions<T>(y: Argv<T>) {
   return y
@@ -79,7 +79,7 @@ export function requestPositionals<T>(y: Argv<T>, required: boolean) {
       const w = requestWords(a);
       if (w.extra.length) throw new Error(`unexpected argument ${JSON.stringify(w.extra[0])}`);
       if (required && (w.source === undefined || w.target === undefined || w.service === undefined))
-        throw new Error(`${String(a._[0])} needs SOURCE TARGET SERVICE[+ARG]`);
+        throw new Error('needs SOURCE TARGET SERVICE[+ARG]');
       return true;
     })
     .positional('source', { type: 'string', describe: 'calling qube' })

@@ -4,17 +4,16 @@
  * reference's argument style (`--source a b` takes both values).
  */
 import yargs from 'yargs';
-import { expected } from '../errors.js';
 import type { SubCommand } from './command.js';
-import type { Io } from './eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { VERSION } from '../version.js';
 import { rejectRepeatedOptions } from './options.js';
-
-class UsageError extends Error {}
+import { parseCommandLine, protectStdin, reportUsage } from './parse.js';
+import { expected, UsageError } from '../errors.js';
 
 export async function standaloneMain(name: string, sub: SubCommand, argv: readonly string[], io: Io): Promise<number> {
   const built = sub.builder(
-    yargs([...argv])
+    yargs(protectStdin(argv))
       .scriptName(name)
       .usage(`${sub.usage ?? 'usage: $0 [options]'}\n\n${sub.describe}`)
       .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': true })
@@ -30,22 +29,9 @@ export async function standaloneMain(name: string, sub: SubCommand, argv: readon
       if (sub.positionals && a._.length > sub.positionals) throw new Error(`unexpected argument ${JSON.stringify(String(a._[sub.positionals]))}`);
       return rejectRepeatedOptions(a, parser);
     })
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
-      // yargs gives no message only for an error thrown by a command handler, and this parser runs none
-      /* c8 ignore next */
-      if (msg === null || msg === undefined) throw err;
-      throw new UsageError(msg);
-    })
-    .exitProcess(false);
-  let a: Record<string, unknown>;
-  try {
-    a = (await parser.parseAsync()) as Record<string, unknown>;
-  } catch (err) {
-    expected(err, UsageError);
-    io.err(`${name}: ${err.message}\n\nRun '${name} --help' for usage.\n`);
-    return 2;
-  }
+    .wrap(Math.min(100, process.stdout.columns ?? 100));
+  const a = await parseCommandLine(parser, name, argv, io);
+  if (a === null) return 2;
   if (a['help']) {
     io.out((await parser.getHelp()) + '\n');
     return 0;
@@ -54,5 +40,11 @@ export async function standaloneMain(name: string, sub: SubCommand, argv: readon
     io.out(VERSION + '\n');
     return 0;
   }
-  return sub.handler({ ...a, $0: name }, io);
+  try {
+    return await sub.handler({ ...a, $0: name }, io);
+  } catch (err) {
+    // a bad option value the command found itself
+    expected(err, UsageError);
+    return reportUsage(io, name, err.message);
+  }
 }

@@ -40,7 +40,7 @@ export function loadLegacyDir(dir: string, fs: FileSource): LegacyLoad {
   const listing = listLegacyDir(fs, dir);
   const base = fs.resolve(dir);
   if ('error' in listing)
-    return { dir, base, sections: [], errors: [new PolicyError('legacy-dir', listing.error, dir, null)], skipped: [], texts };
+    return { dir, base, sections: [], errors: [new PolicyError('legacy-dir', listing.error, null, null)], skipped: [], texts };
   const standIn = path.join(dir, STAND_IN);
   const recording: FileSource = {
     kind: (p) => fs.kind(p),

@@ -1,11 +1,12 @@
 /**
  * Writing converted rules as one `policy.d` file: a header, then per R4.0
  * file its comments and rules in their order (included files inlined where
- * they were included, the implicit denies written out), columns aligned.
+ * they were included, the implicit denies written out), laid out by fmt.
  */
 import * as path from 'node:path';
 import { actionText, type Rule } from '../parser/rule.js';
 import { pyStrip, splitLines } from '../parser/text.js';
+import { formatText } from '../fmt/format.js';
 import type { LegacyLoad, LegacySection } from './load.js';
 
 /** A rule `policy.d` cannot express, and why. */
@@ -36,18 +37,6 @@ export function ruleFields(rule: Rule): [string, string, string, string, string]
 /** A name for a comment line: control characters (a newline would end the comment) escaped. */
 export function commentSafe(s: string): string {
   return s.replace(/\p{Cc}/gu, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-}
-
-const MAX_WIDTH = 40;
-
-/** Rule lines with the first four columns padded to a common width (long values just push on). */
-function aligner(rules: readonly Rule[]): (r: Rule) => string {
-  const widths = [0, 0, 0, 0];
-  for (const r of rules) ruleFields(r).slice(0, 4).forEach((f, i) => (widths[i] = Math.min(MAX_WIDTH, Math.max(widths[i]!, f.length))));
-  return (r) => {
-    const f = ruleFields(r);
-    return f.slice(0, 4).map((v, i) => v.padEnd(widths[i]!)).join('  ') + '  ' + f[4];
-  };
 }
 
 /** Carries the comment lines of the files a section reads over to the output, in place. */
@@ -129,7 +118,7 @@ export function renderConverted(load: LegacyLoad, outputName: string): Converted
       if (why === null) rules.push(r);
       else if (r.format !== 'implicit') notConverted.push({ rule: r, reason: why });
     }
-  const line = aligner(rules);
+  const line = (r: Rule) => ruleFields(r).join(' ');
   const comments = new Comments(load.texts);
   const out = header(load, outputName);
   for (const s of load.sections) {
@@ -151,5 +140,9 @@ export function renderConverted(load: LegacyLoad, outputName: string): Converted
     }
     out.push(...comments.take(s.own, Number.MAX_SAFE_INTEGER));
   }
-  return { text: out.join('\n') + '\n', rules, notConverted };
+  // laid out by the formatter, so that `fmt --check` finds the file formatted
+  const text = out.join('\n') + '\n';
+  const formatted = formatText(text, outputName, 'policy');
+  /* c8 ignore next -- converted rules always parse (verify.ts reads them back); a formatter refusal keeps the text as it is */
+  return { text: formatted.ok ? formatted.text : text, rules, notConverted };
 }

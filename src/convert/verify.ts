@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { memoryFileSource } from '../parser/file-source.js';
 import { PolicyLoader } from '../parser/loader.js';
+import { paramValueList } from '../parser/params.js';
 import { ruleWhere, type Rule } from '../parser/rule.js';
 
 /** Everything of a rule that evaluation depends on. */
@@ -18,11 +19,7 @@ export function ruleMeaning(r: Rule): string {
     r.source.text,
     r.target.text,
     r.action,
-    r.redirect?.text ?? null,
-    r.defaultTarget?.text ?? null,
-    r.user,
-    r.autostart,
-    r.notify,
+    ...paramValueList(r),
     r.params,
   ]);
 }

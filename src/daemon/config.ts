@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import type { AgentConfig } from '../exec/agent.js';
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, NOTIFY_TIMEOUT_MS, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
-import { systemInfoPath } from '../cli/sources.js';
+import { systemInfoPath } from '../io/sources.js';
 import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
 import { isLevel, type Level } from '../log.js';
 import type { Endpoints } from './server.js';

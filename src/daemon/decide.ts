@@ -1,19 +1,16 @@
 /**
- * One policy question → the answer text, for every socket the daemon serves.
+ * One policy question → the answer text, for every socket the daemon serves,
+ * through the call pipeline qrexec-policy-exec runs too (exec/decide-call.ts).
  * Evaluation is synchronous; only a policy still settling after a change
  * (cache.ts), an `ask` put to the user, or system info fetched from qubesd
  * make the answer wait. Notifications go out as the answer is written and
  * never delay or change it (SPEC §7, §8).
  */
 import type { AgentConfig } from '../exec/agent.js';
+import { decideCall, type CallHooks, type Decided } from '../exec/decide-call.js';
 import { notifyDecision, resolveAsk } from '../exec/run-call.js';
-import { decisionLogLine } from '../render/log-line.js';
 import type { Logger } from '../log.js';
-import { evaluate } from '../policy/evaluate.js';
-import type { Decision } from '../policy/decision.js';
 import type { Policy } from '../policy/policy.js';
-import type { RequestInput } from '../policy/request.js';
-import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { resultBlock } from '../render/block.js';
 import type { PolicySource, SystemInfoResult, SystemInfoSource } from './sources.js';
 
@@ -34,8 +31,6 @@ export interface Question {
   justEvaluate: boolean;
 }
 
-export const DENY_ANSWER = 'result=deny\n';
-
 /** The text to send, or null to close without an answer; a promise when something must be waited for. */
 export type Answer = string | null | Promise<string | null>;
 
@@ -52,27 +47,28 @@ export function answer(svc: Services, q: Question): Answer {
 }
 
 export function answerWith(svc: Services, q: Question, policy: Policy, si: SystemInfoResult): string | Promise<string> {
-  if (si instanceof SystemInfoError) {
-    svc.log.log('error', `qrexec: ${q.serviceAndArg}: ${q.source} -> ${q.target || '@default'}: denied: ${si.message}`);
-    return DENY_ANSWER;
-  }
-  const input: RequestInput = { source: q.source, target: q.target, service: q.serviceAndArg, requestedSource: q.requestedSource };
-  const d = evaluate(policy, si, input, { assumeYesForAsk: q.assumeYesForAsk });
-  for (const w of d.warnings) svc.log.log('warn', w);
-  if (d.result === 'ask' && !q.justEvaluate) {
-    // the user decides, in the source's GuiVM; the answer waits for them
-    return resolveAsk(d, input, si, svc.agent, svc.log).then((r) => finish(svc, q, input, si, r));
-  }
-  return finish(svc, q, input, si, d);
+  const hooks: CallHooks = {
+    log: svc.log,
+    resolveAsk: (d, input, s) => resolveAsk(d, input, s, svc.agent, svc.log),
+    notify: (d, input, s) => notifyDecision(d, input, s, svc.agent, svc.log),
+  };
+  const call = {
+    source: q.source,
+    target: q.target,
+    serviceArg: q.serviceAndArg,
+    requestedSource: q.requestedSource,
+    assumeYesForAsk: q.assumeYesForAsk,
+    justEvaluate: q.justEvaluate,
+  };
+  const decided = decideCall(() => policy, si, call, hooks);
+  return decided instanceof Promise ? decided.then((x) => reply(svc, q, x)) : reply(svc, q, decided);
 }
 
-function finish(svc: Services, q: Question, input: RequestInput, si: SystemInfo, d: Decision): string {
-  // evaluate() already denied any allow whose block qrexec-daemon could not read (render/block.ts)
+/** The answer to send; the notification goes on without it (and never changes it). */
+function reply(svc: Services, q: Question, { decision: d, notified }: Decided): string {
+  notified.catch((err: unknown) => internalError(svc.log, err));
+  // evaluate() already denied any allow whose block qrexec-daemon could not read (policy/block-lines.ts)
   const text = q.justEvaluate ? (d.result === 'allow' ? 'result=allow' : 'result=deny') : resultBlock(d);
-  svc.log.log('info', decisionLogLine(d, q.serviceAndArg, q.source, q.target));
-  if (!q.justEvaluate) {
-    notifyDecision(d, input, si, svc.agent, svc.log).catch((err: unknown) => internalError(svc.log, err));
-  }
   return text + '\n';
 }
 

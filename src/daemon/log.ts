@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import type TransportStream from 'winston-transport';
 import { loadWinston, winstonLines, type Level, type Logger } from '../log.js';
-import { describeIo } from '../parser/file-source.js';
+import { describeIo } from '../errors.js';
 
 const MESSAGE = Symbol.for('message');
 /**
@@ -71,7 +71,7 @@ export class LogOutput {
     } catch (err) {
       this.failure = describeIo(err);
       // a full pipe empties soon: try again with the next batch; anything else, a second later
-      if (this.failure !== 'EAGAIN') this.failedAt = performance.now();
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.failedAt = performance.now();
       return this.lost(text);
     }
   }

@@ -7,6 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
+import { describeIo } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FD_HINT } from './sources.js';
 import { Received, type Verdict } from './bytes.js';
@@ -119,7 +121,7 @@ export class DaemonServers {
       if (p === '') continue;
       const server = net.createServer({ allowHalfOpen: true }, handler);
       await new Promise<void>((resolve, reject) => {
-        const failed = (e: NodeJS.ErrnoException) => reject(new DaemonStartError(`cannot listen on ${p}: ${e.code}`));
+        const failed = (e: NodeJS.ErrnoException) => reject(new DaemonStartError(`cannot listen on ${p}: ${listenProblem(p, e)}`));
         server.once('error', failed);
         server.listen(bindAs(p), () => {
           server.off('error', failed);
@@ -142,7 +144,7 @@ export class DaemonServers {
     if (now - this.acceptErrorAt < 1000) return;
     this.acceptErrorAt = now;
     const hint = e.code === 'EMFILE' || e.code === 'ENFILE' ? `; ${FD_HINT}` : '';
-    this.log.log('error', `${p}: ${e.code ?? e.message}${hint}`);
+    this.log.log('error', `${p}: ${describeIo(e)}${hint}`);
   }
 
   /** A connection over the limit is closed at once: said at once, then at most once a second with the count since. */
@@ -300,4 +302,15 @@ export class DaemonServers {
       for (const sock of this.live) sock.once('close', check);
     });
   }
+}
+
+/**
+ * Why a socket cannot be bound, in words: binding in a directory that does
+ * not exist fails with EACCES, which would send the reader after
+ * permissions.
+ */
+function listenProblem(p: string, e: NodeJS.ErrnoException): string {
+  const dir = path.dirname(p);
+  if (!fs.existsSync(dir)) return `the directory ${dir} does not exist`;
+  return describeIo(e);
 }

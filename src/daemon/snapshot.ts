@@ -13,7 +13,8 @@
  *   covered yet (a directory created during the change).
  */
 import * as fs from 'node:fs';
-import { describeIo, nodeFileSource, type FileSource } from '../parser/file-source.js';
+import { describeIo } from '../errors.js';
+import { nodeFileSource, type FileSource } from '../parser/file-source.js';
 
 export class Snapshot {
   private readonly seen = new Map<string, string>();

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { DaemonStartError } from './server.js';
+import { describeIo } from '../errors.js';
 
 /** The longest path a unix socket address holds (sun_path, with its NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -107,7 +108,7 @@ export class SocketPaths {
         fs.renameSync(tmp, p);
         this.ours.set(p, identity(fs.lstatSync(p)));
       } catch (err) {
-        throw new DaemonStartError(`cannot put the socket in place at ${p}: ${(err as NodeJS.ErrnoException).code}`);
+        throw new DaemonStartError(`cannot put the socket in place at ${p}: ${describeIo(err)}`);
       }
     }
   }

@@ -7,7 +7,7 @@
 import { expected } from '../errors.js';
 import { loadPolicySet, type Policy } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
-import { obtainSystemInfo, readSystemInfoFile } from '../cli/sources.js';
+import { obtainSystemInfo, readSystemInfoFile } from '../io/sources.js';
 import { nodeFileSource, type FileSource } from '../parser/file-source.js';
 import { ReloadingCache } from './cache.js';
 import type { NoteTransition } from './health.js';
@@ -21,7 +21,7 @@ export interface PolicySource {
 }
 
 /** A file that could not be read or listed for want of descriptors (this process's, or the system's): passing, and worth a hint. */
-const OUT_OF_FDS = /: E[MN]FILE$/;
+const OUT_OF_FDS = /\bE[MN]FILE\)?$/;
 export const FD_HINT = 'out of file descriptors: raise LimitNOFILE in the service unit';
 
 function outOfFds(p: Policy): boolean {

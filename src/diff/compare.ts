@@ -21,13 +21,14 @@
  *  - only the remaining requests are evaluated, in both policies.
  * Tests check the result against evaluating every request of the space.
  */
+import { paramValueList } from '../parser/params.js';
 import type { Rule } from '../parser/rule.js';
 import { expected } from '../errors.js';
 import { evaluateRequest } from '../policy/evaluate.js';
 import { sortedAskTargets } from '../policy/ask.js';
 import type { Decision } from '../policy/decision.js';
 import { EvaluationFault, matchesServiceArgument, matchesSource, matchesTarget } from '../policy/match.js';
-import type { Policy, RuleSet } from '../policy/policy.js';
+import { ruleList, type Policy, type RuleSet } from '../policy/policy.js';
 import { parseRequest, splitServiceArg, type Request, type Source } from '../policy/request.js';
 import type { Token } from '../parser/tokens.js';
 import type { SystemInfo } from '../policy/system-info.js';
@@ -90,11 +91,7 @@ function behaviourText(r: Rule): string {
     r.target.kind,
     r.target.text,
     r.action,
-    r.redirect?.text ?? null,
-    r.defaultTarget?.text ?? null,
-    r.user,
-    r.autostart,
-    r.notify,
+    ...paramValueList(r),
   ]);
 }
 
@@ -132,7 +129,8 @@ function callerRules(rules: readonly Rule[], req: Request, si: SystemInfo): Rule
 const sourceMatches = matchesSource as (tok: Token, src: Source, si: SystemInfo) => boolean;
 
 function callerRuleSet(rules: readonly Rule[]): RuleSet {
-  return { error: null, candidates: () => rules };
+  const candidates = ruleList(rules);
+  return { error: null, candidates: () => candidates };
 }
 
 function sameKeys(a: readonly Rule[], b: readonly Rule[]): boolean {
@@ -239,8 +237,8 @@ export function diffPolicies(before: Policy, after: Policy, si: SystemInfo, spac
   });
   for (const entry of space.entries) {
     const { service } = splitServiceArg(entry.request);
-    const oldAll = before.candidates(service);
-    const newAll = after.candidates(service);
+    const oldAll = before.rulesFor(service);
+    const newAll = after.rulesFor(service);
     if (candidatesKey(oldAll) === candidatesKey(newAll)) continue;
     for (const source of space.sources) {
       const probe = parseRequest({ source, target: '@default', service: entry.request }, si);

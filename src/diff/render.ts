@@ -5,7 +5,7 @@
  */
 import type { Rule } from '../parser/rule.js';
 import { byteCompare } from '../parser/text.js';
-import { ruleDisplay, ruleLocation } from '../render/explain.js';
+import { ruleDisplay, ruleLocation, type ShowPath } from '../render/text.js';
 import type { Change } from './compare.js';
 import { CHANGE_KINDS, changeKind, type ChangeKind, type Side } from './outcome.js';
 
@@ -104,13 +104,15 @@ export function groupByRule(changes: readonly Change[]): Group[] {
 export interface TextOptions {
   /** At most this many change lines per group (the counts still cover all); default: all. */
   perGroup?: number;
+  /** How rule locations are shown (default: as the loader names them). */
+  show?: ShowPath;
 }
 
 /** The lines of the text report (none when nothing changed: the caller says so in its own words). */
 export function* diffTextLines(changes: readonly Change[], opts: TextOptions = {}): Generator<string> {
   if (changes.length === 0) return;
   for (const g of groupByRule(changes)) {
-    yield g.rule === null ? 'no rule decides these (denied):' : `${ruleLocation(g.rule)}: ${ruleDisplay(g.rule)}`;
+    yield g.rule === null ? 'no rule decides these (denied):' : `${ruleLocation(g.rule, opts.show)}: ${ruleDisplay(g.rule)}`;
     const shown = opts.perGroup === undefined ? g.changes : g.changes.slice(0, opts.perGroup);
     for (const c of shown) yield '  ' + changeLine(c);
     if (shown.length < g.changes.length) yield `  ... and ${g.changes.length - shown.length} more`;

@@ -9,7 +9,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { describeIo } from '../parser/file-source.js';
+import { describeIo } from '../errors.js';
 import type { AskDecision } from '../policy/decision.js';
 import type { SystemInfo } from '../policy/system-info.js';
 
@@ -66,7 +66,7 @@ function callLocal(service: string, params: unknown, cfg: AgentConfig, timeoutMs
       } else chunks.push(b);
     });
     // socket errors carry an errno code (ENOENT, ECONNREFUSED, …)
-    sock.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service}: ${e.code}`)));
+    sock.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service}: ${describeIo(e)}`)));
     sock.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
   });
   return withTimeout(p, timeoutMs, service, () => sock.destroy());
@@ -96,7 +96,7 @@ function callRemote(guivm: string, service: string, params: unknown, cfg: AgentC
       }
     });
     // spawn errors carry an errno code (ENOENT, EACCES, …)
-    child.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service} via ${cfg.qrexecClient}: ${e.code}`)));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new AgentError(`${service} via ${cfg.qrexecClient}: ${describeIo(e)}`)));
     child.on('close', (code, signal) => {
       if (code !== 0) reject(new AgentError(`${service} in ${guivm}: qrexec-client ${code === null ? `killed by ${signal}` : `exited with status ${code}`}`));
       else resolve(Buffer.concat(chunks).toString('latin1'));

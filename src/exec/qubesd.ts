@@ -6,6 +6,7 @@
  */
 import * as net from 'node:net';
 import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
+import { describeIo } from '../errors.js';
 
 
 export class QubesdError extends Error {
@@ -66,7 +67,7 @@ export function qubesdCall(call: QubesdCall): Promise<Buffer> {
     });
     sock.on('error', (e: NodeJS.ErrnoException) =>
       // socket errors carry an errno code (ENOENT, ECONNREFUSED, …)
-      done(new QubesdError(`cannot talk to qubesd at ${call.socket}: ${e.code}`, null)),
+      done(new QubesdError(`cannot talk to qubesd at ${call.socket}: ${describeIo(e)}`, null)),
     );
     sock.on('end', () => {
       const data = Buffer.concat(chunks);

@@ -5,7 +5,7 @@
  * configurable so tests run this against a fake qubesd and a fake
  * qrexec-client.
  */
-import { expected } from '../errors.js';
+import { describeIo, expected } from '../errors.js';
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import { confirmAsk, deny } from '../policy/evaluate.js';
@@ -16,7 +16,7 @@ import type { SystemInfo } from '../policy/system-info.js';
 import type { Logger } from '../log.js';
 import { AgentError, askUser, notifyUser, type AgentConfig } from './agent.js';
 import { qubesdCall, QubesdError } from './qubesd.js';
-import { relayedService } from '../render/block.js';
+import { relayedService } from '../policy/block-lines.js';
 
 export interface ExecConfig extends AgentConfig {
   /** qubesd socket for admin.* calls. */
@@ -149,7 +149,7 @@ const DISPVM_REPLY = /^(uuid:[0-9A-Fa-f-]{1,64}|[A-Za-z0-9][A-Za-z0-9_.-]{0,62})
 export function runQrexecClient(binary: string, args: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: 'inherit', shell: false });
-    child.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot run ${binary}: ${e.code}`)));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot run ${binary}: ${describeIo(e)}`)));
     // killed by a signal: the shell convention, 128 + its number
     child.on('close', (code, signal) => resolve(code ?? 128 + os.constants.signals[signal!]));
   });

@@ -7,15 +7,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeUtf8, describeIo, FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
+import { decodeUtf8, FileSourceError, nodeFileSource, STDIN_NAME, type FileSource } from '../parser/file-source.js';
 import { looksLikePolicyFile } from '../parser/loader.js';
-import type { Io } from '../cli/eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { namedFiles } from '../lint/inputs.js';
 import { diagnostic } from '../lint/rules.js';
 import { textLine } from '../lint/output.js';
 import { unifiedDiff } from './diff.js';
 import { formatText, type FileFormat } from './format.js';
-import { expected } from '../errors.js';
+import { describeIo, expected } from '../errors.js';
 
 export interface FmtArgs {
   paths: string[];
@@ -82,22 +82,22 @@ export async function runFmt(a: FmtArgs, io: Io, env: FmtEnv = nodeFmtEnv): Prom
   for (const file of files) {
     let text: string;
     try {
-      text = file === '-' ? decodeUtf8(env.readStdin(), '<stdin>') : env.fs.read(file);
+      text = file === '-' ? decodeUtf8(env.readStdin(), STDIN_NAME) : env.fs.read(file);
     } catch (err) {
       expected(err, FileSourceError);
       io.err(`qrexec-policy fmt: ${err.message}\n`);
       status = 1;
       continue;
     }
-    const r = formatText(text, file === '-' ? '<stdin>' : file, format);
+    const r = formatText(text, file === '-' ? STDIN_NAME : file, format);
     if (!r.ok) {
       for (const e of r.errors) io.err(textLine(diagnostic(e.id, e.message, e.file!, e.line, e.column)) + '\n');
-      io.err(`qrexec-policy fmt: ${file === '-' ? '<stdin>' : file} has errors; not formatted\n`);
+      io.err(`qrexec-policy fmt: ${file === '-' ? STDIN_NAME : file} has errors; not formatted\n`);
       status = 1;
       continue;
     }
     if (a.check) {
-      const diff = unifiedDiff(file === '-' ? '<stdin>' : file, text, r.text);
+      const diff = unifiedDiff(file === '-' ? STDIN_NAME : file, text, r.text);
       if (diff !== '') {
         io.out(diff);
         status = 1;

@@ -8,6 +8,7 @@
  * directives, line for line, from the formatted text, or it is refused.
  */
 import type { PolicyError } from '../parser/errors.js';
+import { paramValueList } from '../parser/params.js';
 import { normaliseServiceLine, parsePolicyLine, parseServiceLine } from '../parser/rule.js';
 import { pyStrip, splitFields, splitLines } from '../parser/text.js';
 
@@ -47,7 +48,7 @@ function meaning(lines: readonly string[], file: string, format: FileFormat): { 
     const r = parsed.rule;
     if (r)
       items.push(
-        JSON.stringify([i + 1, r.service, r.argument, r.source.text, r.target.text, r.action, r.redirect?.text, r.defaultTarget?.text, r.user, r.autostart, r.notify]),
+        JSON.stringify([i + 1, r.service, r.argument, r.source.text, r.target.text, r.action, ...paramValueList(r)]),
       );
   });
   return { items, errors };

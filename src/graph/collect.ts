@@ -71,8 +71,8 @@ export function* graphEdges(ruleset: RuleSet, si: SystemInfo, space: Space, incl
     const candidates = ruleset.candidates(service, argument);
     for (const [s, source] of space.sources.entries()) {
       const view = narrowRules(candidates, service, argument, resolveSource(source, si), si);
-      const rules: readonly Rule[] = Array.isArray(view) ? view : [];
-      const key = Array.isArray(view) ? prober.key(rules) : null;
+      const rules: readonly Rule[] = view.kind === 'rules' ? view.rules : [];
+      const key = view.kind === 'rules' ? prober.key(rules) : null;
       let hits = key === null ? undefined : memo[s]!.get(key);
       if (hits === undefined) {
         hits = [];

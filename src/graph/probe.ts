@@ -21,7 +21,7 @@
 import type { PolicyError } from '../parser/errors.js';
 import type { Rule } from '../parser/rule.js';
 import { evaluateRequest } from '../policy/evaluate.js';
-import type { RuleSet } from '../policy/policy.js';
+import { ruleList, type Candidates, type RuleSet } from '../policy/policy.js';
 import type { Request } from '../policy/request.js';
 import type { SystemInfo } from '../policy/system-info.js';
 
@@ -77,15 +77,18 @@ export class Prober {
    * A decider for one caller and its rules (`rules` already narrowed to it,
    * or the error that denies it); ask outcomes are worked out only when wanted.
    */
-  decider(error: PolicyError | null, rules: readonly Rule[] | PolicyError, includeAsk: boolean): Decider {
+  decider(error: PolicyError | null, rules: Candidates, includeAsk: boolean): Decider {
     const real: RuleSet = { error, candidates: () => rules };
-    const probeRules = Array.isArray(rules) ? (rules as readonly Rule[]).map((r) => (r.action === 'ask' ? this.probe(r) : r)) : rules;
+    const probeRules = rules.kind === 'rules' ? ruleList(rules.rules.map((r) => (r.action === 'ask' ? this.probe(r) : r))) : rules;
     const probe: RuleSet = { error, candidates: () => probeRules };
     // the answer of each ask rule for this caller: the rule if the ask can be made, else null
     const answers = new Map<Rule, Rule | null>();
     return (req, si) => {
       const d = evaluateRequest(probe, si, req);
       if (d.result === 'allow') return { action: 'allow', rule: d.rule! };
+      // a call to the caller itself: Qubes' evaluate() allows it (only carrying it out is
+      // refused) and qrexec-policy-graph draws it, a self-loop; ours denies it as a loopback
+      if (d.result === 'deny' && d.kind === 'loopback') return { action: 'allow', rule: d.rule! };
       const asked = d.rule === null ? undefined : this.asks.get(d.rule);
       if (asked === undefined || !includeAsk) return null;
       let answer = answers.get(asked);

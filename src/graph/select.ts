@@ -3,19 +3,17 @@
  * several times, with several values, or as a comma-separated list. Bad
  * values are usage errors that name the value.
  */
-import { expected } from '../errors.js';
+import { expected, UsageError } from '../errors.js';
 import { parseToken, TokenError, type Token } from '../parser/tokens.js';
 import { matchesSource } from '../policy/match.js';
 import { checkServiceArg, resolveSource, splitServiceArg } from '../policy/request.js';
 import type { SystemInfo } from '../policy/system-info.js';
 
-export class SelectionError extends Error {}
-
 /** The values of a repeatable option, commas splitting too; `null` when it was not given. */
 export function optionValues(option: string, values: readonly string[] | string | undefined): string[] | null {
   if (values === undefined) return null;
   const list = (Array.isArray(values) ? values : [values]).flatMap((v) => String(v).split(',')).filter((v) => v !== '');
-  if (list.length === 0) throw new SelectionError(`--${option} needs a value`);
+  if (list.length === 0) throw new UsageError(`--${option} needs a value`);
   return list;
 }
 
@@ -33,10 +31,10 @@ export function selectSources(values: readonly string[] | null, si: SystemInfo):
       tok = parseToken(v, 'source');
     } catch (err) {
       expected(err, TokenError);
-      throw new SelectionError(`--source ${v} is not a valid call source`);
+      throw new UsageError(`--source ${v} is not a valid call source`);
     }
     const hits = names.filter((n) => matchesSource(tok, resolveSource(n, si), si));
-    if (hits.length === 0) throw new SelectionError(`--source ${v} matches no qube in the system info`);
+    if (hits.length === 0) throw new UsageError(`--source ${v} matches no qube in the system info`);
     for (const h of hits) chosen.add(h);
   }
   return names.filter((n) => chosen.has(n));
@@ -50,7 +48,7 @@ export function selectTargets(values: readonly string[] | null): ReadonlySet<str
       parseToken(v, 'request');
     } catch (err) {
       expected(err, TokenError);
-      throw new SelectionError(`--target ${v} is not a valid call target`);
+      throw new UsageError(`--target ${v} is not a valid call target`);
     }
   }
   return new Set(values);
@@ -62,7 +60,7 @@ export function selectServices(values: readonly string[] | null): string[] | nul
   for (const v of values) {
     if (v === '*') continue;
     const { service, argument } = splitServiceArg(v);
-    if (checkServiceArg(service, argument) !== null) throw new SelectionError(`--service ${v} is not a valid service`);
+    if (checkServiceArg(service, argument) !== null) throw new UsageError(`--service ${v} is not a valid service`);
   }
   return values.slice();
 }

@@ -8,22 +8,14 @@
  * in a decision for that caller. Leaving those rules out changes no decision
  * while evaluate() walks a handful of rules instead of the whole service.
  */
-import type { PolicyError } from '../parser/errors.js';
-import type { Rule } from '../parser/rule.js';
 import { matchesServiceArgument, matchesSource } from '../policy/match.js';
+import { ruleList, type Candidates } from '../policy/policy.js';
 import type { Request, Source } from '../policy/request.js';
 import type { SystemInfo } from '../policy/system-info.js';
 
-/** `candidates` (a service's rules, or the error that denies it) narrowed to one caller. */
-export function narrowRules(
-  candidates: readonly Rule[] | PolicyError,
-  service: string,
-  argument: string,
-  src: Source,
-  si: SystemInfo,
-): readonly Rule[] | PolicyError {
-  // an empty list may be a marker (R4.0 "policy not found"): hand it over as it is
-  if (!Array.isArray(candidates) || candidates.length === 0) return candidates;
+/** `candidates` (a service's rules, or why there are none) narrowed to one caller. */
+export function narrowRules(candidates: Candidates, service: string, argument: string, src: Source, si: SystemInfo): Candidates {
+  if (candidates.kind !== 'rules') return candidates;
   const sa = { service, argument } as Request;
-  return (candidates as readonly Rule[]).filter((r) => matchesServiceArgument(r, sa) && matchesSource(r.source, src, si));
+  return ruleList(candidates.rules.filter((r) => matchesServiceArgument(r, sa) && matchesSource(r.source, src, si)));
 }

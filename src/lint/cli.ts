@@ -3,17 +3,18 @@
  * nothing fails (warnings fail only with --strict), 1 otherwise, 2 for usage
  * problems (a path that names nothing, unusable --system-info).
  */
-import { nodeFileSource, type FileSource } from '../parser/file-source.js';
+import * as nodeFs from 'node:fs';
+import { decodeUtf8, FileSourceError, nodeFileSource, STDIN_NAME, withFiles, type FileSource } from '../parser/file-source.js';
 import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
-import type { Io } from '../cli/eval-cmd.js';
-import { readSystemInfoFile, systemInfoPath } from '../cli/sources.js';
+import type { Io } from '../io/io.js';
+import { readSystemInfoFile, systemInfoPath } from '../io/sources.js';
 import { VERSION } from '../version.js';
 import { expected } from '../errors.js';
 import { collectInputs } from './inputs.js';
 import { lint } from './lint.js';
 import { render, summarise, type Format } from './output.js';
-import { RULE_IDS, RULES } from './rules.js';
+import { LINT_RULES } from './rules.js';
 import type { TreeSpec } from './tree.js';
 
 export interface LintArgs {
@@ -29,11 +30,20 @@ export interface LintArgs {
 }
 
 export function ruleList(): string {
-  const width = Math.max(...RULE_IDS.map((id) => id.length));
-  return RULE_IDS.map((id) => `${id.padEnd(width)}  ${RULES[id].severity.padEnd(7)}  ${RULES[id].description}\n`).join('');
+  const width = Math.max(...LINT_RULES.map((r) => r.id.length));
+  return LINT_RULES.map((r) => `${r.id.padEnd(width)}  ${r.severity.padEnd(7)}  ${r.description}\n`).join('');
 }
 
-export async function runLint(a: LintArgs, io: Io, fs: FileSource = nodeFileSource, cwd = process.cwd()): Promise<number> {
+/* c8 ignore next -- reads this process's standard input */
+const processStdin = (): Buffer => nodeFs.readFileSync(0);
+
+export async function runLint(
+  a: LintArgs,
+  io: Io,
+  fs: FileSource = nodeFileSource,
+  cwd = process.cwd(),
+  readStdin: () => Buffer = processStdin,
+): Promise<number> {
   if (a.listRules) {
     io.out(ruleList());
     return 0;
@@ -47,7 +57,25 @@ export async function runLint(a: LintArgs, io: Io, fs: FileSource = nodeFileSour
     io.err(`qrexec-policy lint: ${err.message}\n`);
     return 2;
   }
-  const { specs, missing } = collectInputs(fs, a.paths);
+  // `-`: standard input, one policy.d file (includes relative to the working directory)
+  const stdinSpecs: TreeSpec[] = [];
+  if (a.paths.includes('-')) {
+    let text: string;
+    try {
+      text = decodeUtf8(readStdin(), STDIN_NAME);
+    } catch (err) {
+      expected(err, FileSourceError);
+      io.err(`qrexec-policy lint: ${err.message}\n`);
+      return 1;
+    }
+    fs = withFiles(fs, new Map([[STDIN_NAME, text]]));
+    stdinSpecs.push({ kind: 'files', dir: '.', files: [STDIN_NAME], partial: true });
+  }
+  const { specs, missing } = collectInputs(
+    fs,
+    a.paths.filter((p) => p !== '-'),
+  );
+  specs.push(...stdinSpecs);
   for (const m of missing) io.err(`qrexec-policy lint: no such file or directory: ${m}\n`);
   if (missing.length) return 2;
   const merged: TreeSpec[] = a.path?.length

@@ -8,6 +8,7 @@
  * One Qubes invariant is assumed: the qube named dom0 is the only qube of
  * type AdminVM and its uuid is the zero uuid.
  */
+import { paramValueList } from '../parser/params.js';
 import type { Rule } from '../parser/rule.js';
 import type { Token } from '../parser/tokens.js';
 
@@ -127,15 +128,10 @@ export function expansionCovers(e: Token, r: Token): boolean {
 
 /** The same action with the same parameters (order and dom0 spelling aside). */
 export function sameEffect(a: Rule, b: Rule): boolean {
-  const key = (t: Token | null) => (t === null ? null : tokenKey(t));
-  return (
-    a.action === b.action &&
-    key(a.redirect) === key(b.redirect) &&
-    key(a.defaultTarget) === key(b.defaultTarget) &&
-    a.user === b.user &&
-    a.autostart === b.autostart &&
-    a.notify === b.notify
-  );
+  if (a.action !== b.action) return false;
+  const pa = paramValueList(a, tokenKey);
+  const pb = paramValueList(b, tokenKey);
+  return pa.every((v, i) => v === pb[i]);
 }
 
 /** Identical rules: same columns and the same effect. */

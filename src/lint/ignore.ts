@@ -38,7 +38,7 @@ export function parseIgnores(file: string, lines: readonly string[], problems: D
     const where = (msg: string): void => void problems.push(diagnostic('lint-ignore', msg, file, i + 1, offset + 1));
     const ids = m[1]!.split(',').filter((s) => s !== '');
     const bad = ids.filter((id) => !isRuleId(id));
-    const errors = ids.filter((id) => isRuleId(id) && RULES[id].severity === 'error');
+    const errors = ids.filter((id) => isRuleId(id) && RULES.get(id)!.severity === 'error');
     if (ids.length === 0) return where('# lint: ignore needs a rule id and a reason');
     if (bad.length) return where(`# lint: ignore names unknown rule ids: ${bad.join(', ')}`);
     if (errors.length) return where(`errors cannot be ignored: ${errors.join(', ')}`);

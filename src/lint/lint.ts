@@ -7,14 +7,12 @@ import * as path from 'node:path';
 import type { FileSource } from '../parser/file-source.js';
 import { byteCompare } from '../parser/text.js';
 import type { SystemInfo } from '../policy/system-info.js';
-import { defaultNeverOffered } from './ask-default.js';
+import type { RuleContext, TreeContext } from './check.js';
 import { displayPath } from './display.js';
-import { ignoredFiles, includesOutside, repeatedIncludes } from './files.js';
 import { applyIgnores, parseIgnores, type Ignore } from './ignore.js';
 import { Sources } from './locate.js';
-import { dangerousAllow, dollarTokens, unknownNames, unsendableUser } from './rule-checks.js';
-import { diagnostic, RULE_IDS, type Diagnostic, type RuleId } from './rules.js';
-import { analyseReach, reachMessage } from './shadow.js';
+import { diagnostic, LINT_RULES, type Diagnostic, type LintRule, type RuleId } from './rules.js';
+import { analyseReach, type Reach } from './shadow.js';
 import { loadTree, type LintTree, type TreeSpec } from './tree.js';
 
 export interface LintOptions {
@@ -33,57 +31,38 @@ export interface LintResult {
   ran: ReadonlySet<RuleId>;
 }
 
-const SYSTEM_INFO_RULES: ReadonlySet<RuleId> = new Set(['unknown-qube', 'unknown-tag', 'dispvm-not-template']);
-/** Checks that need the whole rule set: (partly) skipped while a tree has errors or unknown (R4.0, unlisted) rules. */
-const WHOLE_POLICY_RULES: ReadonlySet<RuleId> = new Set(['redundant', 'ask-default-target']);
+/** The registry's checks that run here: none that need system info when there is none. */
+function runnable(opts: LintOptions): LintRule[] {
+  return LINT_RULES.filter((r) => r.needs !== 'system-info' || opts.systemInfo !== null);
+}
 
+/** Every finding of one tree: the loader's errors, then every check of the registry. */
 function treeFindings(tree: LintTree, opts: LintOptions): { diags: Diagnostic[]; whole: boolean } {
   // the loader names a file in every error it reports
   const diags: Diagnostic[] = tree.errors.map((e) => diagnostic(e.id, e.message, e.file!, e.line, e.column));
-  for (const e of tree.unchecked)
-    diags.push(
-      diagnostic(
-        'compat-not-checked',
-        `!compat-4.0 not followed: ${opts.legacyPath} does not exist here; give --legacy-path to check the R4.0 files`,
-        e.file!,
-        e.line,
-        e.column,
-      ),
-    );
   const complete = tree.errors.length === 0;
   const sources = new Sources(tree.texts);
   const whole = complete && tree.barriers.length === 0;
+  let reach: Map<number, Reach> | undefined;
+  const ctx: TreeContext = {
+    tree,
+    fs: opts.fs,
+    sources,
+    legacyPath: opts.legacyPath,
+    reach: () => (reach ??= analyseReach(tree.rules, { redundancy: complete, barriers: tree.barriers })),
+  };
+  const checks = runnable(opts);
+  for (const lr of checks) if (lr.check.per === 'tree') for (const f of lr.check.run(ctx)) diags.push(diagnostic(f.rule, f.message, f.file, f.line, f.column));
+  const perRule = checks.filter((lr) => lr.check.per === 'rule');
   for (const rule of tree.rules) {
     if (rule.line === null) continue;
-    const cols = sources.columns(rule);
-    const at = (f: { rule: RuleId; message: string; column: number }) =>
-      diags.push(diagnostic(f.rule, f.message, rule.file, rule.line, f.column));
-    const danger = dangerousAllow(rule, cols);
-    if (danger) at(danger);
-    const user = unsendableUser(rule, cols);
-    if (user) at(user);
-    for (const f of [...dollarTokens(rule, cols), ...unknownNames(rule, cols, opts.systemInfo)]) at(f);
-    const why = defaultNeverOffered(rule, tree.rules, whole);
-    if (why !== null)
-      at({
-        rule: 'ask-default-target',
-        message: `default_target=${rule.defaultTarget!.text} can never be offered: ${why}`,
-        column: cols.params.get('default_target')!,
-      });
-  }
-  const repeated = repeatedIncludes(tree, opts.fs, sources);
-  const reloaded = new Set(repeated.files);
-  for (const [i, r] of analyseReach(tree.rules, { redundancy: complete, barriers: tree.barriers })) {
-    const rule = tree.rules[i]!;
-    if (r.kind === 'reloaded') {
-      // once per file, unless a repeated !include-service already says so
-      const file = opts.fs.resolve(rule.file);
-      if (reloaded.has(file)) continue;
-      reloaded.add(file);
+    const rc: RuleContext = { cols: sources.columns(rule), rules: tree.rules, whole, si: opts.systemInfo };
+    for (const lr of perRule) {
+      // (filtered to per-rule checks above)
+      const check = lr.check as Extract<LintRule['check'], { per: 'rule' }>;
+      for (const f of check.run(rule, rc)) diags.push(diagnostic(lr.id, f.message, rule.file, rule.line, f.column));
     }
-    diags.push(diagnostic(r.kind === 'reloaded' ? 'duplicate' : r.kind, reachMessage(r), rule.file, rule.line, sources.columns(rule).start));
   }
-  diags.push(...ignoredFiles(tree, opts.fs, opts.legacyPath), ...includesOutside(tree, opts.fs, sources), ...repeated.diags);
   return { diags, whole };
 }
 
@@ -136,11 +115,7 @@ export function lint(specs: readonly TreeSpec[], opts: LintOptions): LintResult 
   if (prefix) rewrites.push([new RegExp(PATH_START + escapeRegExp(prefix), 'g'), '']);
   const showIn = (message: string) => rewrites.reduce((m, [re, to]) => m.replace(re, to), message);
   raw = raw.map((d) => ({ ...d, file: show(d.file), message: showIn(d.message) }));
-  const ran = new Set(
-    RULE_IDS.filter(
-      (id) => (opts.systemInfo !== null || !SYSTEM_INFO_RULES.has(id)) && (allWhole || !WHOLE_POLICY_RULES.has(id)),
-    ),
-  );
+  const ran = new Set(runnable(opts).filter((r) => allWhole || r.needs !== 'whole-policy').map((r) => r.id));
   const seen = new Set<string>();
   const unique = raw.filter((d) => {
     const key = JSON.stringify([d.file, d.line, d.column, d.rule, d.message]);

@@ -2,7 +2,7 @@
  * Lint output formats: `text` (`FILE:LINE:COL: severity: message [rule-id]`),
  * `json`, `sarif` (SARIF 2.1.0) and `github` (workflow annotation commands).
  */
-import { RULE_IDS, RULES, type Diagnostic, type Severity } from './rules.js';
+import { LINT_RULES, RULE_IDS, type Diagnostic, type Severity } from './rules.js';
 
 export const FORMATS = ['text', 'json', 'sarif', 'github'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -76,10 +76,10 @@ function sarif(diags: readonly Diagnostic[], version: string): string {
             name: 'qrexec-policy lint',
             version,
             informationUri: 'https://www.qubes-os.org/doc/qrexec/',
-            rules: RULE_IDS.map((id) => ({
-              id,
-              shortDescription: { text: RULES[id].description },
-              defaultConfiguration: { level: RULES[id].severity },
+            rules: LINT_RULES.map((r) => ({
+              id: r.id,
+              shortDescription: { text: r.description },
+              defaultConfiguration: { level: r.severity },
             })),
           },
         },

@@ -1,38 +1,45 @@
 /**
- * The lint rule catalogue: every rule id `qrexec-policy lint` can report,
- * its default severity and a one-line description (docs, SARIF, --list-rules).
- * Syntax and load errors reuse the parser's stable ids.
+ * The lint rule registry: every rule id `qrexec-policy lint` can report,
+ * with its severity, what its check needs (the files of one tree, the
+ * whole policy, --system-info), a one-line description, and the check.
+ * lint.ts runs the checks from here; --list-rules and SARIF's rule list
+ * read it. A new check is one entry here (and its function).
  */
 import type { SyntaxErrorId } from '../parser/errors.js';
+import { defaultNeverOffered } from './ask-default.js';
+import type { Check } from './check.js';
+import { finding, type CheckId, type Diagnostic, type RuleId, type Severity } from './finding.js';
+import { ignoredFiles, includesOutside, repeatedIncludes } from './files.js';
+import {
+  dangerousAllow,
+  dispvmNotTemplate,
+  dollarTokens,
+  unknownQubes,
+  unknownTags,
+  unknownTypes,
+  unsendableUser,
+} from './rule-checks.js';
+import { reachFindings } from './shadow.js';
 
-export type Severity = 'error' | 'warning' | 'note';
+export type { CheckId, Diagnostic, RuleId, Severity } from './finding.js';
 
-/** Ids of the checks lint adds on top of the parser's. */
-export type CheckId =
-  | 'shadowed'
-  | 'duplicate'
-  | 'redundant'
-  | 'unmatchable-source'
-  | 'ask-default-target'
-  | 'dangerous-allow'
-  | 'dollar-token'
-  | 'unsendable-user'
-  | 'include-outside'
-  | 'file-ignored'
-  | 'unknown-qube'
-  | 'unknown-tag'
-  | 'unknown-type'
-  | 'dispvm-not-template'
-  | 'compat-not-checked'
-  | 'lint-ignore';
-
-export type RuleId = SyntaxErrorId | CheckId;
-
-export interface RuleInfo {
+export interface LintRule {
+  id: RuleId;
   severity: Severity;
+  /**
+   * What the check needs: `file`, the files of one tree; `whole-policy`,
+   * every rule of the policy (while a tree has errors or unknown R4.0
+   * rules it runs in part, and `# lint: ignore` of it is not judged);
+   * `system-info`, --system-info (without it the check does not run).
+   */
+  needs: 'file' | 'whole-policy' | 'system-info';
   description: string;
+  check: Check;
 }
 
+const LOADER: Check = { per: 'loader' };
+
+/** Syntax and load errors: found by the loader, with the parser's stable ids. */
 const SYNTAX: Record<SyntaxErrorId, string> = {
   'field-count': 'a rule line has the wrong number of fields',
   'service-chars': 'the service name has characters outside A-Z a-z 0-9 - . _',
@@ -66,72 +73,173 @@ const SYNTAX: Record<SyntaxErrorId, string> = {
   'legacy-not-found': 'no R4.0 policy file for the service (--legacy evaluation only)',
 };
 
-const CHECKS: Record<CheckId, RuleInfo> = {
-  shadowed: { severity: 'warning', description: 'earlier rules match every request this rule matches: it can never decide' },
-  duplicate: {
+/** The checks lint adds, in catalogue order. */
+const CHECKS: ReadonlyArray<Omit<LintRule, 'id'> & { id: CheckId }> = [
+  {
+    id: 'shadowed',
     severity: 'warning',
-    description: 'the rule repeats an earlier rule, or a file is included twice for the same service: the copy can never decide',
+    needs: 'file',
+    description: 'earlier rules match every request this rule matches: it can never decide',
+    check: { per: 'tree', run: (c) => reachFindings(c.tree.rules, c.reach(), ['shadowed'], c.sources, 'shadowed') },
   },
-  redundant: {
+  {
+    id: 'duplicate',
     severity: 'warning',
+    needs: 'file',
+    description: 'the rule repeats an earlier rule, or a file is included twice for the same service: the copy can never decide',
+    check: {
+      per: 'tree',
+      run: (c) => {
+        const repeated = repeatedIncludes(c.tree, c.fs, c.sources);
+        const out = [...repeated.diags, ...reachFindings(c.tree.rules, c.reach(), ['duplicate'], c.sources, 'duplicate')];
+        // a file loaded twice: once per file, unless a repeated !include-service already says so
+        const said = new Set(repeated.files);
+        for (const f of reachFindings(c.tree.rules, c.reach(), ['reloaded'], c.sources, 'duplicate')) {
+          const file = c.fs.resolve(f.file);
+          if (said.has(file)) continue;
+          said.add(file);
+          out.push(f);
+        }
+        return out;
+      },
+    },
+  },
+  {
+    id: 'redundant',
+    severity: 'warning',
+    needs: 'whole-policy',
     description:
       'a later rule for the same service with the same effect decides the same requests the same way: removing this rule changes no decision',
+    check: { per: 'tree', run: (c) => reachFindings(c.tree.rules, c.reach(), ['redundant'], c.sources, 'redundant') },
   },
-  'unmatchable-source': {
+  {
+    id: 'unmatchable-source',
     severity: 'warning',
+    needs: 'file',
     description: 'a @dispvm:... SOURCE never matches a caller (a running disposable calls under its own name)',
+    check: { per: 'tree', run: (c) => reachFindings(c.tree.rules, c.reach(), ['unmatchable-source'], c.sources, 'unmatchable-source') },
   },
-  'ask-default-target': { severity: 'warning', description: 'ask default_target= that can never be among the offered targets' },
-  'dangerous-allow': {
+  {
+    id: 'ask-default-target',
     severity: 'warning',
+    needs: 'whole-policy',
+    description: 'ask default_target= that can never be among the offered targets',
+    check: {
+      per: 'rule',
+      run: (rule, c) => {
+        const why = defaultNeverOffered(rule, c.rules, c.whole);
+        if (why === null) return [];
+        return [{ message: `default_target=${rule.defaultTarget!.text} can never be offered: ${why}`, column: c.cols.params.get('default_target')! }];
+      },
+    },
+  },
+  {
+    id: 'dangerous-allow',
+    severity: 'warning',
+    needs: 'file',
     description: 'any service allowed from @anyvm or * to dom0, to @anyvm or to * (SPEC §9)',
+    check: { per: 'rule', run: (rule, c) => dangerousAllow(rule, c.cols) },
   },
-  'dollar-token': { severity: 'warning', description: 'a $ token in a policy.d rule is a literal qube name that matches nothing (write @)' },
-  'unsendable-user': {
+  {
+    id: 'dollar-token',
     severity: 'warning',
+    needs: 'file',
+    description: 'a $ token in a policy.d rule is a literal qube name that matches nothing (write @)',
+    check: { per: 'rule', run: (rule, c) => dollarTokens(rule, c.cols) },
+  },
+  {
+    id: 'unsendable-user',
+    severity: 'warning',
+    needs: 'file',
     description: 'an allow or ask whose user= is not printable ASCII or too long to send to qrexec-daemon: its calls are denied',
+    check: { per: 'rule', run: (rule, c) => unsendableUser(rule, c.cols) },
   },
-  'include-outside': { severity: 'warning', description: 'an include reaches a file or directory outside the policy directory' },
-  'file-ignored': { severity: 'warning', description: 'a file that looks like policy but will be ignored (name, suffix, dotfile, not a file)' },
-  'unknown-qube': { severity: 'warning', description: 'a qube name or uuid that --system-info does not know' },
-  'unknown-tag': { severity: 'warning', description: 'a tag that no qube in --system-info carries' },
-  'unknown-type': { severity: 'warning', description: 'a qube type that is not a Qubes type and that no qube in --system-info has' },
-  'dispvm-not-template': {
+  {
+    id: 'include-outside',
     severity: 'warning',
+    needs: 'file',
+    description: 'an include reaches a file or directory outside the policy directory',
+    check: { per: 'tree', run: (c) => includesOutside(c.tree, c.fs, c.sources) },
+  },
+  {
+    id: 'file-ignored',
+    severity: 'warning',
+    needs: 'file',
+    description: 'a file that looks like policy but will be ignored (name, suffix, dotfile, not a file)',
+    check: { per: 'tree', run: (c) => ignoredFiles(c.tree, c.fs, c.legacyPath) },
+  },
+  {
+    id: 'unknown-qube',
+    severity: 'warning',
+    needs: 'system-info',
+    description: 'a qube name or uuid that --system-info does not know',
+    check: { per: 'rule', run: (rule, c) => unknownQubes(rule, c.cols, c.si!) },
+  },
+  {
+    id: 'unknown-tag',
+    severity: 'warning',
+    needs: 'system-info',
+    description: 'a tag that no qube in --system-info carries',
+    check: { per: 'rule', run: (rule, c) => unknownTags(rule, c.cols, c.si!) },
+  },
+  {
+    id: 'unknown-type',
+    severity: 'warning',
+    needs: 'file',
+    description: 'a qube type that is not a Qubes type and that no qube in --system-info has',
+    check: { per: 'rule', run: (rule, c) => unknownTypes(rule, c.cols, c.si) },
+  },
+  {
+    id: 'dispvm-not-template',
+    severity: 'warning',
+    needs: 'system-info',
     description: '@dispvm:X where X (per --system-info) is not a disposable template',
+    check: { per: 'rule', run: (rule, c) => dispvmNotTemplate(rule, c.cols, c.si!) },
   },
-  'compat-not-checked': {
+  {
+    id: 'compat-not-checked',
     severity: 'note',
+    needs: 'file',
     description: '!compat-4.0 was not followed: the default R4.0 directory does not exist here (give --legacy-path)',
+    check: {
+      per: 'tree',
+      run: (c) =>
+        c.tree.unchecked.map((e) =>
+          finding(
+            'compat-not-checked',
+            `!compat-4.0 not followed: ${c.legacyPath} does not exist here; give --legacy-path to check the R4.0 files`,
+            e.file!,
+            e.line,
+            e.column,
+          ),
+        ),
+    },
   },
-  'lint-ignore': {
+  {
+    id: 'lint-ignore',
     severity: 'warning',
+    needs: 'file',
     description: 'a # lint: ignore comment that is malformed, names an unknown or error rule, or silences nothing',
+    check: { per: 'ignore-comments' },
   },
-};
+];
 
-export const RULES: Readonly<Record<RuleId, RuleInfo>> = {
-  ...Object.fromEntries(Object.entries(SYNTAX).map(([id, description]) => [id, { severity: 'error', description }])),
+/** Every rule, syntax errors first, in catalogue order. */
+export const LINT_RULES: readonly LintRule[] = [
+  ...Object.entries(SYNTAX).map(([id, description]): LintRule => ({ id: id as SyntaxErrorId, severity: 'error', needs: 'file', description, check: LOADER })),
   ...CHECKS,
-} as Record<RuleId, RuleInfo>;
+];
 
-/** Every rule id, syntax errors first, in catalogue order. */
-export const RULE_IDS: readonly RuleId[] = Object.keys(RULES) as RuleId[];
+export const RULES: ReadonlyMap<RuleId, LintRule> = new Map(LINT_RULES.map((r) => [r.id, r]));
+
+/** Every rule id, in catalogue order. */
+export const RULE_IDS: readonly RuleId[] = LINT_RULES.map((r) => r.id);
 
 export function isRuleId(s: string): s is RuleId {
-  return Object.hasOwn(RULES, s);
+  return RULES.has(s as RuleId);
 }
 
-/** One finding: where, how bad, what, and which rule. Line/column are 1-based; null when they do not apply. */
-export interface Diagnostic {
-  rule: RuleId;
-  severity: Severity;
-  message: string;
-  file: string;
-  line: number | null;
-  column: number | null;
-}
-
+/** A finding as lint prints it: with its rule's severity. */
 export function diagnostic(rule: RuleId, message: string, file: string, line: number | null, column: number | null): Diagnostic {
-  return { rule, severity: RULES[rule].severity, message, file, line, column };
+  return { rule, severity: RULES.get(rule)!.severity, message, file, line, column };
 }

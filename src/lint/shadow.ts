@@ -23,6 +23,8 @@ import {
   sameRule,
 } from './cover.js';
 import { RuleIndex } from './rule-index.js';
+import { finding, type CheckId, type Finding } from './finding.js';
+import type { Sources } from './locate.js';
 
 export type Reach =
   | { kind: 'shadowed'; by: Rule[] }
@@ -117,4 +119,15 @@ export function reachMessage(reach: Reach): string {
     case 'redundant':
       return `redundant: the later rule at ${ruleWhere(reach.by)} decides the same requests the same way; removing this rule changes no decision`;
   }
+}
+
+/** The findings of one kind of reach, at each rule's first column. */
+export function reachFindings(rules: readonly Rule[], reach: ReadonlyMap<number, Reach>, kinds: readonly Reach['kind'][], sources: Sources, rule: CheckId): Finding[] {
+  const out: Finding[] = [];
+  for (const [i, r] of reach) {
+    if (!kinds.includes(r.kind)) continue;
+    const at = rules[i]!;
+    out.push(finding(rule, reachMessage(r), at.file, at.line, sources.columns(at).start));
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
  * prints for the same request (docs/list.md documents the format).
  */
 import { decisionToJson, type DecisionJson } from '../render/json.js';
-import { ruleDisplay } from '../render/explain.js';
+import { ruleDisplay } from '../render/text.js';
 import type { BufferedOut } from './output.js';
 import type { Row } from './rows.js';
 

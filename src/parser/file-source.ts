@@ -5,17 +5,31 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { describeIo } from '../errors.js';
 import { MAX_FILE_SIZE } from './limits.js';
 
 export type EntryKind = 'file' | 'dir' | 'other' | 'missing';
 
+/** A file or directory that cannot be read: `PATH: PROBLEM` (`policy.d/x.policy: does not exist`). */
 export class FileSourceError extends Error {
   constructor(
-    message: string,
+    readonly path: string,
+    /** What is wrong, without the path (for messages that name it already). */
+    readonly problem: string,
     readonly kind: 'missing' | 'encoding' | 'io' | 'too-large',
   ) {
-    super(message);
+    super(`${path}: ${problem}`);
   }
+}
+
+/** A FileSourceError for a failed system call on `p`. */
+export function ioError(p: string, err: unknown): FileSourceError {
+  return new FileSourceError(p, describeIo(err), (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'io');
+}
+
+/** A file larger than the loader reads. */
+export function tooLarge(file: string): FileSourceError {
+  return new FileSourceError(file, `larger than ${MAX_FILE_SIZE} bytes`, 'too-large');
 }
 
 export interface FileSource {
@@ -58,15 +72,10 @@ export function decodeUtf8(bytes: Uint8Array, name: string): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new FileSourceError(`${name}: not valid UTF-8`, 'encoding');
+    throw new FileSourceError(name, 'not valid UTF-8', 'encoding');
   }
 }
 
-/** File-system errors carry an errno code (ENOENT, EACCES, EISDIR, …). */
-/** The errno code of a failed system call (ENOENT, EACCES, …), for one-line messages. */
-export function describeIo(err: unknown): string {
-  return String((err as NodeJS.ErrnoException).code);
-}
 
 export const nodeFileSource: FileSource = {
   kind(p) {
@@ -81,8 +90,7 @@ export const nodeFileSource: FileSource = {
     try {
       return fs.readdirSync(dir);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new FileSourceError(`cannot list ${dir}: ${describeIo(err)}`, e.code === 'ENOENT' ? 'missing' : 'io');
+      throw ioError(dir, err);
     }
   },
   read(file) {
@@ -92,12 +100,11 @@ export const nodeFileSource: FileSource = {
       fd = fs.openSync(file, 'r');
       // refuse an oversized file before reading it into memory
       const size = fs.fstatSync(fd).size;
-      if (size > MAX_FILE_SIZE) throw new FileSourceError(`${file}: larger than ${MAX_FILE_SIZE} bytes`, 'too-large');
+      if (size > MAX_FILE_SIZE) throw tooLarge(file);
       bytes = fs.readFileSync(fd);
     } catch (err) {
       if (err instanceof FileSourceError) throw err;
-      const e = err as NodeJS.ErrnoException;
-      throw new FileSourceError(`cannot read ${file}: ${describeIo(err)}`, e.code === 'ENOENT' ? 'missing' : 'io');
+      throw ioError(file, err);
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
     }
@@ -160,6 +167,19 @@ function resolveLoosely(abs: string): string {
   return walk('/', components(abs)).path;
 }
 
+/** How standard input is named where a file name is shown. */
+export const STDIN_NAME = '<stdin>';
+
+/** `base` with in-memory files laid over it (standard input as STDIN_NAME), found by the path given. */
+export function withFiles(base: FileSource, files: ReadonlyMap<string, string>): FileSource {
+  return {
+    kind: (p) => (files.has(p) ? 'file' : base.kind(p)),
+    list: (dir) => base.list(dir),
+    read: (file) => files.get(file) ?? base.read(file),
+    resolve: (p) => (files.has(p) ? p : base.resolve(p)),
+  };
+}
+
 /**
  * In-memory files for tests: `{ '/p/30-user.policy': '...' }`. Directories
  * exist implicitly above every file, plus any listed in `dirs`.
@@ -187,7 +207,7 @@ export function memoryFileSource(files: Record<string, string>, dirs: string[] =
     },
     list(dir) {
       const abs = path.posix.resolve('/', dir);
-      if (!dirSet.has(abs)) throw new FileSourceError(`cannot list ${dir}: ENOENT`, 'missing');
+      if (!dirSet.has(abs)) throw new FileSourceError(dir, 'does not exist', 'missing');
       const names = new Set<string>();
       for (const p of [...fileMap.keys(), ...dirSet]) {
         if (p !== abs && path.posix.dirname(p) === abs) names.add(path.posix.basename(p));
@@ -197,8 +217,8 @@ export function memoryFileSource(files: Record<string, string>, dirs: string[] =
     read(file) {
       const abs = path.posix.resolve('/', file);
       const content = fileMap.get(abs);
-      if (content === undefined) throw new FileSourceError(`cannot read ${file}: ENOENT`, 'missing');
-      if (Buffer.byteLength(content) > MAX_FILE_SIZE) throw new FileSourceError(`${file}: larger than ${MAX_FILE_SIZE} bytes`, 'too-large');
+      if (content === undefined) throw new FileSourceError(file, 'does not exist', 'missing');
+      if (Buffer.byteLength(content) > MAX_FILE_SIZE) throw tooLarge(file);
       return content;
     },
     resolve(p) {

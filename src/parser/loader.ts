@@ -21,7 +21,8 @@ import {
   parseServiceLine,
   type Rule,
 } from './rule.js';
-import { byteCompare, CHARSET, type Field, pyStrip, splitFields, splitLines } from './text.js';
+import { byteCompare, CHARSET, type Field, pyStrip, splitLines } from './text.js';
+import { readDirective } from './directives.js';
 
 export const DEFAULT_POLICY_PATHS = ['/run/qubes/policy.d', '/etc/qubes/policy.d'] as const;
 /** The runtime directory may be missing; every other policy directory must exist. */
@@ -141,7 +142,9 @@ export class PolicyLoader {
     } catch (err) {
       expected(err, FileSourceError);
       if (from === null && path.resolve(dir) === RUNTIME_POLICY_PATH && err.kind === 'missing') return null;
-      this.error(new PolicyError('policy-dir', `cannot read policy directory ${dir}: ${err.message}`, from ?? dir, line));
+      // a top-level directory is the error's file: name it once
+      const what = from === null ? 'cannot read the policy directory' : `cannot read policy directory ${dir}`;
+      this.error(new PolicyError('policy-dir', `${what}: ${err.problem}`, from ?? dir, line));
       return null;
     }
     this.result.dirs.push(dir);
@@ -175,7 +178,7 @@ export class PolicyLoader {
     } catch (err) {
       expected(err, FileSourceError);
       const id = err.kind === 'encoding' ? 'file-encoding' : err.kind === 'too-large' ? 'file-too-large' : 'file-read';
-      this.error(new PolicyError(id, err.message, file, null));
+      this.error(new PolicyError(id, err.problem, file, null));
       return null;
     }
   }
@@ -235,16 +238,14 @@ export class PolicyLoader {
   }
 
   private directive(line: string, offset: number, file: string, lineno: number, frame: Frame): void {
-    const [word, ...params] = splitFields(line, offset);
-    const name = word!.text;
-    const expect = (n: number): boolean => {
-      if (params.length === n) return true;
-      this.error(new PolicyError('directive-params', 'invalid number of params', file, lineno, word!.column));
-      return false;
-    };
-    switch (name) {
+    const d = readDirective(line, offset, 'policy');
+    if (!d.ok) {
+      this.error(new PolicyError(d.id, d.message, file, lineno, d.column));
+      return;
+    }
+    const { word, params } = d;
+    switch (d.name) {
       case '!include': {
-        if (!expect(1)) return;
         const target = this.resolveInclude(params[0]!.text, frame);
         if (this.fs.kind(target) !== 'file') {
           this.error(new PolicyError('include-missing', `not a file: ${target}`, file, lineno, params[0]!.column));
@@ -255,7 +256,6 @@ export class PolicyLoader {
         return;
       }
       case '!include-dir': {
-        if (!expect(1)) return;
         const target = this.resolveInclude(params[0]!.text, frame);
         if (this.fs.kind(target) !== 'dir') {
           this.error(new PolicyError('include-not-dir', `not a directory: ${target}`, file, lineno, params[0]!.column));
@@ -271,7 +271,6 @@ export class PolicyLoader {
         return;
       }
       case '!include-service': {
-        if (!expect(3)) return;
         const [svc, arg, p] = params as [Field, Field, Field];
         const checked = checkServiceArgument(svc, arg, { file, line: lineno });
         if (checked.errors.length) {
@@ -282,17 +281,14 @@ export class PolicyLoader {
         return;
       }
       case '!compat-4.0': {
-        if (!expect(0)) return;
         if (frame.inLegacy) {
-          this.error(new PolicyError('compat-recursive', '!compat-4.0 is not recursive', file, lineno, word!.column));
+          this.error(new PolicyError('compat-recursive', '!compat-4.0 is not recursive', file, lineno, word.column));
           return;
         }
         this.result.notices.push(`${file}:${lineno}: !compat-4.0 is transitional and will be deprecated`);
-        this.loadCompat(file, lineno, word!.column, frame);
+        this.loadCompat(file, lineno, word.column, frame);
         return;
       }
-      default:
-        this.error(new PolicyError('directive', 'invalid directive', file, lineno, word!.column));
     }
   }
 
@@ -326,14 +322,10 @@ export class PolicyLoader {
       if (stripped === '' || stripped.startsWith('#')) continue;
       const line = normaliseServiceLine(stripped);
       if (line.startsWith('!')) {
-        const [word, ...params] = splitFields(line, offset);
-        if (word!.text !== '!include') {
-          this.error(new PolicyError('directive', 'invalid directive', file, lineno, word!.column));
-        } else if (params.length !== 1) {
-          this.error(new PolicyError('directive-params', 'invalid number of params', file, lineno, word!.column));
-        } else {
-          this.includeServiceFile(service, argument, params[0]!.text, params[0]!.column, file, lineno, frame);
-        }
+        // the service-file format has one directive, !include (of another service file)
+        const d = readDirective(line, offset, 'service');
+        if (!d.ok) this.error(new PolicyError(d.id, d.message, file, lineno, d.column));
+        else this.includeServiceFile(service, argument, d.params[0]!.text, d.params[0]!.column, file, lineno, frame);
         continue;
       }
       const parsed = parseServiceLine(line, service, argument, { file, line: lineno }, offset, 'service', stripped);
@@ -383,7 +375,7 @@ export function listLegacyDir(
     names = fs.list(dir);
   } catch (err) {
     expected(err, FileSourceError);
-    return { error: `cannot read legacy policy directory ${dir}: ${err.message}` };
+    return { error: `cannot read legacy policy directory ${dir}: ${err.problem}` };
   }
   const skipped: string[] = [];
   const entries: LegacyEntry[] = [];
@@ -433,7 +425,7 @@ export function loadLegacyService(
   if (fs.kind(dir) !== 'dir') {
     return {
       rules: null,
-      errors: [new PolicyError('legacy-dir', `legacy policy directory ${dir} does not exist`, dir, null)],
+      errors: [new PolicyError('legacy-dir', 'the legacy policy directory does not exist', dir, null)],
       files: [],
     };
   }

@@ -11,7 +11,8 @@
  * it exactly. test/parser/quick-check.test.ts holds it to the parser.
  */
 import { expected } from '../errors.js';
-import { paramAllowed, type Action } from './rule.js';
+import type { Action } from './rule.js';
+import { ACTION_PARAMS, paramIndex } from './params.js';
 import { cachedToken, TokenError, type Token, type TokenContext } from './tokens.js';
 
 /**
@@ -55,14 +56,13 @@ export function plainRuleService(line: string): string | null {
       if (eq < 0) return null;
       const key = p.slice(0, eq);
       const value = p.slice(eq + 1);
-      if (!paramAllowed(action, key) || seen.includes(key)) return null;
+      const at = paramIndex(key);
+      const param = at === undefined ? undefined : ACTION_PARAMS[at]!;
+      if (param === undefined || !param.actions.includes(action) || seen.includes(key)) return null;
       seen.push(key);
-      if (key === 'notify' || key === 'autostart') {
-        if (value !== 'yes' && value !== 'no') return null;
-      } else if (key === 'target' || key === 'default_target') {
-        if (tokenOrNull(value, 'redirect') === null) return null;
-        if (key === 'target') hasRedirect = true;
-      }
+      if (param.kind === 'boolean' && value !== 'yes' && value !== 'no') return null;
+      if (param.kind === 'token' && tokenOrNull(value, 'redirect') === null) return null;
+      if (param.field === 'redirect') hasRedirect = true;
     }
   }
   // allow to @default needs target= (the parser's default-allow-target error)

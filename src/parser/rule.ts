@@ -7,13 +7,18 @@ import { expected } from '../errors.js';
 import { PolicyError } from './errors.js';
 import { CHARSET, type Field, invalidChars, pyRepr, splitFields } from './text.js';
 import { cachedToken, TokenError, type Token, type TokenContext } from './tokens.js';
+import { ACTION_PARAMS, defaultValues, paramAllowed, paramIndex, type ParamValues } from './params.js';
+
+/** `target=`'s place in ACTION_PARAMS (allow to @default needs it). */
+const REDIRECT = paramIndex('target')!;
 
 export type Action = 'allow' | 'deny' | 'ask';
 
 /** Where a rule came from: a `policy.d` line, a service-file line, or a compat implicit deny. */
 export type RuleFormat = 'policy' | 'service' | 'implicit';
 
-export interface Rule {
+/** A rule: its columns, its action and the values of its parameters (params.ts), and where it was written. */
+export interface Rule extends ParamValues {
   /** `null` stands for `*` (any service). */
   readonly service: string | null;
   /** `null` stands for `*` (any argument); otherwise starts with `+`. */
@@ -21,13 +26,6 @@ export interface Rule {
   readonly source: Token;
   readonly target: Token;
   readonly action: Action;
-  /** `target=`: where allow/ask send the call instead of the requested target. */
-  readonly redirect: Token | null;
-  /** `default_target=` of an ask rule. */
-  readonly defaultTarget: Token | null;
-  readonly user: string | null;
-  readonly autostart: boolean;
-  readonly notify: boolean;
   /** The `key=value` words as written, for display (`allow target=vault`). */
   readonly params: readonly string[];
   readonly file: string;
@@ -134,22 +132,6 @@ interface RuleFields {
 /** Shared by every rule without parameters (most of them). */
 const NO_PARAMS: readonly string[] = Object.freeze([]);
 
-/** The parameters an action may take; anything else is the reference's TypeError. */
-export function paramAllowed(action: Action, key: string): boolean {
-  switch (key) {
-    case 'notify':
-      return true;
-    case 'target':
-    case 'user':
-    case 'autostart':
-      return action !== 'deny';
-    case 'default_target':
-      return action === 'ask';
-    default:
-      return false;
-  }
-}
-
 /**
  * Build a rule from its fields. Written for the common case (a valid line,
  * few parameters): no per-line maps or temporary arrays, so that loading a
@@ -182,12 +164,8 @@ function buildRule(
     actionText === 'allow' || actionText === 'deny' || actionText === 'ask' ? actionText : null;
   if (action === null) fail(new PolicyError('action', `invalid action: ${actionText}`, at.file, at.line, f.action.column));
 
-  // parameters: the known keys in locals; the first key the action does not take
-  let redirectField: Field | undefined;
-  let defaultField: Field | undefined;
-  let userValue: string | undefined;
-  let notifyField: Field | undefined;
-  let autostartField: Field | undefined;
+  // parameters: each known key's field by its place in ACTION_PARAMS; the first key the action does not take
+  let given: Array<Field | undefined> | undefined;
   let invalidParam: Field | undefined;
   let seenOther: string[] | undefined;
   for (const p of f.params) {
@@ -199,31 +177,15 @@ function buildRule(
     const key = p.text.slice(0, eq);
     // the column is the parameter's (the key's), which is where diagnostics point
     const value: Field = { text: p.text.slice(eq + 1), column: p.column };
-    let repeated = false;
-    switch (key) {
-      case 'target':
-        repeated = redirectField !== undefined;
-        redirectField ??= value;
-        break;
-      case 'default_target':
-        repeated = defaultField !== undefined;
-        defaultField ??= value;
-        break;
-      case 'user':
-        repeated = userValue !== undefined;
-        userValue ??= value.text;
-        break;
-      case 'notify':
-        repeated = notifyField !== undefined;
-        notifyField ??= value;
-        break;
-      case 'autostart':
-        repeated = autostartField !== undefined;
-        autostartField ??= value;
-        break;
-      default:
-        repeated = (seenOther ??= []).includes(key);
-        if (!repeated) seenOther.push(key);
+    const i = paramIndex(key);
+    let repeated: boolean;
+    if (i !== undefined) {
+      given ??= new Array<Field | undefined>(ACTION_PARAMS.length);
+      repeated = given[i] !== undefined;
+      if (!repeated) given[i] = value;
+    } else {
+      repeated = (seenOther ??= []).includes(key);
+      if (!repeated) seenOther.push(key);
     }
     if (repeated) {
       fail(new PolicyError('param-duplicate', `parameter given twice: ${pyRepr(key)}`, at.file, at.line, p.column));
@@ -232,43 +194,50 @@ function buildRule(
     if (action !== null && invalidParam === undefined && !paramAllowed(action, key)) invalidParam = value;
   }
 
-  const boolean = (key: string, v: Field | undefined, dflt: boolean): boolean => {
-    if (v === undefined) return dflt;
-    if (v.text === 'yes' || v.text === 'no') return v.text === 'yes';
-    fail(new PolicyError('param-boolean', `${pyRepr(key)} is ${pyRepr(v.text)}, but can be only 'yes' or 'no'`, at.file, at.line, v.column));
-    return dflt;
-  };
-  const notify = boolean('notify', notifyField, action === 'deny');
-  const autostart = boolean('autostart', autostartField, true);
-
-  let redirect: Token | null = null;
-  let defaultTarget: Token | null = null;
-  if (action !== null) {
-    if (invalidParam !== undefined) {
-      fail(
-        new PolicyError(
-          'param-invalid',
-          `invalid parameters for action ${ACTION_CLASS[action]}: [${f.params.map((p) => pyRepr(p.text)).join(', ')}]`,
-          at.file,
-          at.line,
-          invalidParam.column,
-        ),
-      );
-    } else {
-      if (redirectField !== undefined) redirect = token(redirectField, 'redirect', at, fail);
-      if (defaultField !== undefined) defaultTarget = token(defaultField, 'redirect', at, fail);
-      if (target?.kind === 'default' && action === 'allow' && redirectField === undefined) {
-        fail(
-          new PolicyError(
-            'default-allow-target',
-            'allow action for @default rule must specify target= option',
-            at.file,
-            at.line,
-            f.target.column,
-          ),
-        );
+  let values = defaultValues(action);
+  const v: Record<string, unknown> | undefined = given === undefined ? undefined : { ...values };
+  // in the reference's order: the booleans (and text), then, if the action takes every key, the tokens
+  if (given !== undefined && v !== undefined) {
+    for (let i = 0; i < ACTION_PARAMS.length; i++) {
+      const p = ACTION_PARAMS[i]!;
+      const g = given[i];
+      if (g === undefined) continue;
+      if (p.kind === 'text') v[p.field] = g.text;
+      else if (p.kind === 'boolean') {
+        if (g.text === 'yes' || g.text === 'no') v[p.field] = g.text === 'yes';
+        else fail(new PolicyError('param-boolean', `${pyRepr(p.key)} is ${pyRepr(g.text)}, but can be only 'yes' or 'no'`, at.file, at.line, g.column));
       }
     }
+  }
+  if (action !== null && invalidParam !== undefined) {
+    fail(
+      new PolicyError(
+        'param-invalid',
+        `invalid parameters for action ${ACTION_CLASS[action]}: [${f.params.map((p) => pyRepr(p.text)).join(', ')}]`,
+        at.file,
+        at.line,
+        invalidParam.column,
+      ),
+    );
+  } else if (action !== null && given !== undefined && v !== undefined) {
+    for (let i = 0; i < ACTION_PARAMS.length; i++) {
+      const p = ACTION_PARAMS[i]!;
+      const g = given[i];
+      if (g !== undefined && p.kind === 'token') v[p.field] = token(g, 'redirect', at, fail);
+    }
+  }
+  if (v !== undefined) values = v as unknown as ParamValues;
+  // allow to @default must say where: target= (the reference checks this last)
+  if (action === 'allow' && target?.kind === 'default' && invalidParam === undefined && given?.[REDIRECT] === undefined) {
+    fail(
+      new PolicyError(
+        'default-allow-target',
+        'allow action for @default rule must specify target= option',
+        at.file,
+        at.line,
+        f.target.column,
+      ),
+    );
   }
 
   if (errors !== null) return { rule: null, errors };
@@ -280,11 +249,12 @@ function buildRule(
       source: source!,
       target: target!,
       action: action!,
-      redirect,
-      defaultTarget,
-      user: userValue ?? null,
-      autostart,
-      notify,
+      // written out, not spread: one object shape, and measurably faster to build (10,000 rules)
+      redirect: values.redirect,
+      defaultTarget: values.defaultTarget,
+      user: values.user,
+      notify: values.notify,
+      autostart: values.autostart,
       params: f.params.length === 0 ? NO_PARAMS : f.params.map((p) => p.text),
       file: at.file,
       line: at.line,

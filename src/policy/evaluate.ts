@@ -17,11 +17,11 @@ import {
   type Destination,
 } from './decision.js';
 import { defaultDispvmName, EvaluationFault, ruleMatches } from './match.js';
-import { NOT_FOUND, type RuleSet } from './policy.js';
+import type { RuleSet } from './policy.js';
 import { isKnownSource, normaliseTarget, parseRequest, type Request, type RequestInput, type Source, type TargetValue } from './request.js';
 import { TokenError } from '../parser/tokens.js';
 import type { Qube, SystemInfo } from './system-info.js';
-import { allowLines, unsendable } from '../render/block.js';
+import { allowLines, unsendable } from './block-lines.js';
 
 export interface EvaluateOptions {
   /** Turn `ask` into `allow` for the requested target, if it is offered (SPEC §3.2). */
@@ -319,16 +319,14 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
     requestedSource: req.requestedSource,
   };
   if (ruleset.error !== null) return deny(base, 'load-error', `policy failed to load: ${ruleset.error.describe()}`);
-  const rules = ruleset.candidates(req.service, req.argument);
-  if (!Array.isArray(rules)) {
-    const err = rules as Exclude<typeof rules, readonly Rule[]>;
-    return deny(base, 'load-error', `policy failed to load: ${err.describe()}`);
-  }
-  if (rules === NOT_FOUND) return deny(base, 'no-rule', `policy not found for ${req.service}${req.argument}`);
+  const candidates = ruleset.candidates(req.service, req.argument);
+  if (candidates.kind === 'error') return deny(base, 'load-error', `policy failed to load: ${candidates.error.describe()}`);
+  if (candidates.kind === 'not-found') return deny(base, 'no-rule', `policy not found for ${req.service}${req.argument}`);
+  const rules = candidates.rules;
 
   let rule: Rule | null = null;
   try {
-    for (const r of rules as readonly Rule[]) {
+    for (const r of rules) {
       if (ruleMatches(r, req, si)) {
         rule = r;
         break;
@@ -352,7 +350,7 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
         });
       }
       case 'ask':
-        return askDecision(rule, rules as readonly Rule[], req, si, base, opts);
+        return askDecision(rule, rules, req, si, base, opts);
     }
   } catch (err) {
     expected(err, EvaluationFault);
@@ -360,6 +358,27 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
     const inRule = at ? ` (rule ${ruleWhere(at)})` : '';
     return deny(base, 'fault', `denied to fail closed: ${err.message}${inRule}; Qubes cannot evaluate this request either`, true, at);
   }
+}
+
+/**
+ * The denial of a request that could not be evaluated at all: no system
+ * info (`load-error`), or a request that is not one (`bad-request`, such as
+ * an unreadable batch line). Nothing of the request is known but its source.
+ */
+export function denyUnevaluated(kind: 'load-error' | 'bad-request', reason: string, source: string, requestedSource: string | null): DenyDecision {
+  return {
+    result: 'deny',
+    kind,
+    reason,
+    notify: true,
+    service: null,
+    argument: null,
+    source,
+    requestedTarget: null,
+    rule: null,
+    warnings: [],
+    requestedSource,
+  };
 }
 
 /** Parse and evaluate a request; invalid requests are denied with the reason. */

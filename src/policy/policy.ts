@@ -8,20 +8,40 @@ import type { PolicyError } from '../parser/errors.js';
 import { loadLegacyService, loadPolicy, type LoadOptions, type LoadResult } from '../parser/loader.js';
 import type { Rule } from '../parser/rule.js';
 
+/**
+ * What may decide a request for one service: its rules, or that no R4.0
+ * file exists for it (`--legacy`: "policy not found"), or the error that
+ * denies it (a file `--legacy` reads on demand does not load).
+ */
+export type Candidates =
+  | { readonly kind: 'rules'; readonly rules: readonly Rule[] }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'error'; readonly error: PolicyError };
+
+/** "policy not found" (`--legacy`, no file for the service). */
+export const NOT_FOUND: Candidates = Object.freeze({ kind: 'not-found' });
+
+/** A rule list as candidates. */
+export function ruleList(rules: readonly Rule[]): Candidates {
+  return { kind: 'rules', rules };
+}
+
 export interface RuleSet {
   /** Set when the policy cannot be used at all: every request is denied. */
   readonly error: PolicyError | null;
   /**
    * The rules that may apply to `service` (its own and the `*` ones) in
-   * policy order, or the error that denies this request.
+   * policy order, or why there are none to walk.
    */
-  candidates(service: string, argument: string): readonly Rule[] | PolicyError;
+  candidates(service: string, argument: string): Candidates;
 }
+
+type RuleCandidates = Extract<Candidates, { kind: 'rules' }>;
 
 export class Policy implements RuleSet {
   readonly error: PolicyError | null;
-  private readonly byService = new Map<string, readonly Rule[]>();
-  private wildcardOnly: readonly Rule[] | null = null;
+  private readonly byService = new Map<string, RuleCandidates>();
+  private wildcardOnly: RuleCandidates | null = null;
   private serviceSet: ReadonlySet<string> | null = null;
 
   constructor(
@@ -42,24 +62,30 @@ export class Policy implements RuleSet {
     return this.serviceSet;
   }
 
-  candidates(service: string): readonly Rule[] {
+  /** A policy.d policy always has rules to walk (maybe none); the lists are made once per service. */
+  candidates(service: string): RuleCandidates {
     if (!this.services.has(service)) {
-      this.wildcardOnly ??= this.rules.filter((r) => r.service === null);
+      this.wildcardOnly ??= { kind: 'rules', rules: this.rules.filter((r) => r.service === null) };
       return this.wildcardOnly;
     }
-    let list = this.byService.get(service);
-    if (list === undefined) {
+    let hit = this.byService.get(service);
+    if (hit === undefined) {
       // a one-shot caller (qrexec-policy-exec) asks for one service: filter just that;
       // a second service means a long-lived caller: index every service in one pass
       if (this.byService.size === 0) {
-        list = this.rules.filter((r) => r.service === null || r.service === service);
-        this.byService.set(service, list);
+        hit = { kind: 'rules', rules: this.rules.filter((r) => r.service === null || r.service === service) };
+        this.byService.set(service, hit);
       } else {
         this.indexAll();
-        list = this.byService.get(service)!;
+        hit = this.byService.get(service)!;
       }
     }
-    return list;
+    return hit;
+  }
+
+  /** The rules of `service` (its own and the `*` ones), in policy order. */
+  rulesFor(service: string): readonly Rule[] {
+    return this.candidates(service).rules;
   }
 
   /** One pass over the rules: each service's own rules with the `*` rules merged in order. */
@@ -77,8 +103,8 @@ export class Policy implements RuleSet {
         l.push(r);
       }
     }
-    for (const [s, l] of lists) this.byService.set(s, l);
-    this.wildcardOnly = wildcards;
+    for (const [s, l] of lists) this.byService.set(s, { kind: 'rules', rules: l });
+    this.wildcardOnly = { kind: 'rules', rules: wildcards };
   }
 
   /** Every service some rule names (for tools that enumerate requests). */
@@ -99,25 +125,26 @@ export function loadPolicySet(opts: LoadOptions = {}): Policy {
  */
 export class LegacyPolicy implements RuleSet {
   readonly error: PolicyError | null = null;
-  private readonly cache = new Map<string, readonly Rule[] | PolicyError>();
+  private readonly cache = new Map<string, Candidates>();
   /** Files read so far (for reload watching). */
   readonly files: string[] = [];
 
-  constructor(private readonly opts: { legacyPath?: string; fs?: FileSource } = {}) {}
+  /** The R4.0 directory read. */
+  readonly legacyPath: string;
 
-  candidates(service: string, argument: string): readonly Rule[] | PolicyError {
+  constructor(private readonly opts: { legacyPath: string; fs?: FileSource }) {
+    this.legacyPath = opts.legacyPath;
+  }
+
+  candidates(service: string, argument: string): Candidates {
     const key = service + argument;
     let hit = this.cache.get(key);
     if (hit === undefined) {
       const { rules, errors, files } = loadLegacyService(service, argument, this.opts);
       this.files.push(...files);
-      hit = errors[0] ?? rules ?? [];
-      if (rules === null && errors.length === 0) hit = NOT_FOUND;
+      hit = errors.length ? { kind: 'error', error: errors[0]! } : rules === null ? NOT_FOUND : ruleList(rules);
       this.cache.set(key, hit);
     }
     return hit;
   }
 }
-
-/** Marker list: no R4.0 file exists for the service ("policy not found"). */
-export const NOT_FOUND: readonly Rule[] = Object.freeze([]);

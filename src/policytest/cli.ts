@@ -7,12 +7,10 @@
 import { FileSourceError, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import type { Rule } from '../parser/rule.js';
 import { Policy } from '../policy/policy.js';
-import { SystemInfoError } from '../policy/system-info.js';
-import { ruleDisplay, ruleLocation } from '../render/explain.js';
-import type { Io } from '../cli/eval-cmd.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../cli/sources.js';
-import { displayPath } from '../lint/display.js';
-import { namedFiles } from '../lint/inputs.js';
+import { ruleDisplay, ruleLocation } from '../render/text.js';
+import type { Io } from '../io/io.js';
+import { CANNOT_DECIDE, openSources, showPaths, type SourceOptions } from '../io/sources.js';
+import { expandArg, namedFiles } from '../lint/inputs.js';
 import { expectationText, isBad, parseCases, type BadCase, type Case } from './cases.js';
 import { actualText, runCases } from './run.js';
 import { expected } from '../errors.js';
@@ -23,9 +21,9 @@ export interface TestArgs extends SourceOptions {
   verbose: boolean;
 }
 
-export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSource, cwd = process.cwd()): Promise<number> {
-  const show = (p: string) => displayPath(p, cwd);
-  const where = (r: Rule) => `${ruleLocation({ ...r, file: show(r.file) })}: ${ruleDisplay(r)}`;
+export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSource): Promise<number> {
+  const show = showPaths(a, fs);
+  const where = (r: Rule) => `${ruleLocation(r, show)}: ${ruleDisplay(r)}`;
   if (a.coverage && a.legacy) {
     io.err('qrexec-policy test: --coverage needs the policy.d rules (not --legacy)\n');
     return 2;
@@ -38,12 +36,13 @@ export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSour
       return 2;
     }
     if (files.length === 0) {
-      io.err(`qrexec-policy test: no test cases in ${arg}\n`);
+      const gone = fs.kind(arg) === 'missing' && expandArg(fs, arg).length === 1;
+      io.err(`qrexec-policy test: ${gone ? `${arg}: does not exist` : `no test cases in ${arg}`}\n`);
       return 2;
     }
     for (const file of files) {
       try {
-        cases.push(...parseCases(show(file), fs.read(file)));
+        cases.push(...parseCases(file, fs.read(file)));
       } catch (err) {
         expected(err, FileSourceError);
         io.err(`qrexec-policy test: ${err.message}\n`);
@@ -51,15 +50,12 @@ export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSour
       }
     }
   }
-  let si;
-  try {
-    si = await obtainSystemInfo(a, io.env);
-  } catch (err) {
-    expected(err, SystemInfoError);
-    io.err(`qrexec-policy test: ${err.message}\n`);
-    return 2;
+  const sources = await openSources(a, io.env, fs);
+  if ('problem' in sources) {
+    io.err(`qrexec-policy test: could not decide: ${sources.problem}\n`);
+    return CANNOT_DECIDE;
   }
-  const ruleset = openRuleSet(a);
+  const { si, ruleset } = sources;
   // (--legacy reads each service's file when a case needs it: its errors show as denials)
   const loadErrors = ruleset instanceof Policy ? ruleset.errors : [];
   for (const e of loadErrors) io.err(`qrexec-policy test: policy failed to load: ${e.describe()}\n`);
@@ -67,11 +63,15 @@ export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSour
   const good = cases.filter((c): c is Case => !isBad(c));
   const { outcomes, reached } = runCases(ruleset, si, good);
   let failed = 0;
-  for (const c of cases.filter(isBad)) {
-    failed++;
-    io.out(`FAIL ${c.where}: bad test case: ${c.error}\n`);
-  }
-  for (const o of outcomes) {
+  // in file order: a malformed line is reported where it stands, among the other cases
+  let next = 0;
+  for (const c of cases) {
+    if (isBad(c)) {
+      failed++;
+      io.out(`FAIL ${c.where}: bad test case: ${c.error}\n`);
+      continue;
+    }
+    const o = outcomes[next++]!;
     const { source, target, service } = o.case;
     const request = `${source} ${target === '' ? "''" : target} ${service}`;
     if (o.pass) {
@@ -83,7 +83,7 @@ export async function runTest(a: TestArgs, io: Io, fs: FileSource = nodeFileSour
     io.out(
       `FAIL ${o.case.where}: ${request}\n` +
         `  expected: ${expectationText(o.case.expect)}\n` +
-        `  actual:   ${actualText(o.decision)}\n` +
+        `  actual:   ${actualText(o.decision, show)}\n` +
         `  rule:     ${rule ? where(rule) : 'none'}\n`,
     );
   }

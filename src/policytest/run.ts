@@ -3,6 +3,7 @@
  * reached (decided at least one case) for `--coverage`.
  */
 import type { Rule } from '../parser/rule.js';
+import { asIs, reasonText, type ShowPath } from '../render/text.js';
 import type { Decision } from '../policy/decision.js';
 import { evaluate } from '../policy/evaluate.js';
 import type { RuleSet } from '../policy/policy.js';
@@ -28,14 +29,14 @@ export function meets(d: Decision, e: Expectation): boolean {
 }
 
 /** The decision as a case file would write it, with the deny reason. */
-export function actualText(d: Decision): string {
+export function actualText(d: Decision, show: ShowPath = asIs): string {
   switch (d.result) {
     case 'allow':
       return `allow ${d.target}`;
     case 'ask':
       return `ask ${d.targets.join(',')}${d.defaultTarget ? ` (default ${d.defaultTarget})` : ''}`;
     case 'deny':
-      return `deny (${d.reason})`;
+      return `deny (${reasonText(d, show)})`;
   }
 }
 

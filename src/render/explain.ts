@@ -19,15 +19,8 @@ import {
 import type { RuleSet } from '../policy/policy.js';
 import { parseRequest, type Request, type RequestInput, type TargetValue } from '../policy/request.js';
 import type { SystemInfo } from '../policy/system-info.js';
+import { asIs, reasonText, ruleDisplay, ruleLocation, type ShowPath } from './text.js';
 
-/** A rule's text with runs of whitespace folded (service files use tabs). */
-export function ruleDisplay(rule: Rule): string {
-  return rule.text.replace(/\s+/g, ' ');
-}
-
-export function ruleLocation(rule: Rule): string {
-  return rule.line === null ? `${rule.file} (implicit deny after a specific-argument file)` : `${rule.file}:${rule.line}`;
-}
 
 function describeSourceMismatch(tok: Token, req: Request): string {
   const src = req.source;
@@ -112,6 +105,8 @@ export function mismatchReason(rule: Rule, req: Request, si: SystemInfo): string
 
 export interface ExplainOptions {
   assumeYesForAsk?: boolean;
+  /** How paths are shown (default: as the loader names them). */
+  show?: ShowPath;
   /** List every passed-over rule, not only the first ones. */
   all?: boolean;
 }
@@ -127,6 +122,7 @@ export function explain(
 ): { text: string; decision: Decision } {
   const skipped: Rule[] = [];
   const askLines: string[] = [];
+  const show = opts.show ?? asIs;
   const decision = evaluate(ruleset, si, input, {
     assumeYesForAsk: !!opts.assumeYesForAsk,
     onSkip: (r) => skipped.push(r),
@@ -134,7 +130,7 @@ export function explain(
       rule(rule, op, values) {
         if (values.length === 0) return;
         const verb = op === 'add' ? '+' : '-';
-        askLines.push(`  ${verb} ${values.join(', ')}    ${ruleLocation(rule)}: ${ruleDisplay(rule)}`);
+        askLines.push(`  ${verb} ${values.join(', ')}    ${ruleLocation(rule, show)}: ${ruleDisplay(rule)}`);
       },
       step(what, removed, added) {
         const parts = [...removed.map((r) => `- ${r}`), ...added.map((a) => `+ ${a}`)];
@@ -151,10 +147,10 @@ export function explain(
     const r = parsed.request;
     out.push(`          service ${r.service}, argument ${r.argument}, target ${describeTarget(r.target)}`);
   }
-  out.push(`decision: ${headline(decision)}`);
+  out.push(`decision: ${headline(decision, show)}`);
   for (const w of decision.warnings) out.push(`warning:  ${w}`);
   if (decision.rule) {
-    out.push('', `deciding rule: ${ruleLocation(decision.rule)}`, `    ${ruleDisplay(decision.rule)}`);
+    out.push('', `deciding rule: ${ruleLocation(decision.rule, show)}`, `    ${ruleDisplay(decision.rule)}`);
   }
 
   if (parsed.ok && (skipped.length || decision.rule)) {
@@ -162,13 +158,13 @@ export function explain(
     const shown = opts.all ? skipped : skipped.slice(0, SKIP_LIMIT);
     out.push('', `rules passed over before it (${skipped.length}):`);
     if (skipped.length === 0) out.push('  none');
-    for (const r of shown) out.push(`  ${ruleLocation(r)}: ${ruleDisplay(r)}`, `      ${mismatchReason(r, req, si)}`);
+    for (const r of shown) out.push(`  ${ruleLocation(r, show)}: ${ruleDisplay(r)}`, `      ${mismatchReason(r, req, si)}`);
     if (shown.length < skipped.length)
       out.push(`  ... ${skipped.length - shown.length} more (use --all to list them)`);
     const considered = ruleset.candidates(req.service, req.argument);
-    if (Array.isArray(considered) && 'rules' in ruleset) {
+    if (considered.kind === 'rules' && 'rules' in ruleset) {
       const total = (ruleset as { rules: readonly Rule[] }).rules.length;
-      const others = total - considered.length;
+      const others = total - considered.rules.length;
       if (others > 0) out.push(`  (${others} rules for other services were not considered)`);
     }
   }
@@ -180,13 +176,13 @@ export function explain(
   return { text: out.join('\n') + '\n', decision };
 }
 
-function headline(d: Decision): string {
+function headline(d: Decision, show: ShowPath): string {
   switch (d.result) {
     case 'allow':
       return `allow, to ${d.target}` + (d.user ? ` as user ${d.user}` : '') + (d.autostart ? '' : ' (autostart=no)');
     case 'ask':
       return `ask, offering ${d.targets.join(', ')}` + (d.defaultTarget ? `; default ${d.defaultTarget}` : '');
     case 'deny':
-      return `deny: ${d.reason}`;
+      return `deny: ${reasonText(d, show)}`;
   }
 }

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { editorCommand, readLine, runEditor, terminalAsk, type EditorArgs } from '../../src/admin/editor.js';
+import { editorCommand, readLine, runEditor, terminalAsk, type EditorArgs } from '../../src/admin/editor-cli.js';
 import { standaloneMain } from '../../src/cli/standalone.js';
 import { command } from '../../src/cli/commands/qubes-policy-editor.js';
 import { captureIo, SYSTEM_INFO } from '../cli/fixtures/cli.js';
@@ -147,7 +147,7 @@ t.test('quit, end of input, an editor that fails or is missing: the text is kept
   const m = setup(t);
   const missing = await edit(m, [], {}, { env: { EDITOR: path.join(m.root, 'no-editor') } });
   t.equal(missing.status, 1);
-  t.match(missing.err, /^qubes-policy-editor: cannot run the editor .*no-editor: ENOENT; your text is in /);
+  t.match(missing.err, /^qubes-policy-editor: cannot run the editor .*no-editor: does not exist; your text is in /);
 
   const u = setup(t, undefined, [{ keep: true }]);
   const same = await edit(u, []);
@@ -197,7 +197,7 @@ t.test('no system info, or a policy that does not load before the edit: no compa
   t.match(fixed.out, /^the policy does not load now \(.*30-user\.policy:1: wrong number of fields\): nothing to compare with\n$/);
   const none = await edit(s, ['s'], { systemInfo: undefined }, { env: { QUBESD_INTERNAL_SOCKET: path.join(s.root, 'no.sock') } });
   t.equal(none.status, 0, 'saved: fixing the policy needs no comparison');
-  t.match(none.err, /^qubes-policy-editor: cannot get system info: .*; cannot show what an edit changes\n/);
+  t.match(none.err, /^qubes-policy-editor: no system info: give --system-info FILE or run in dom0 \(.*\); cannot show what an edit changes\n/);
   t.match(none.out, /^no system info \(give --system-info FILE\): cannot show what this edit changes\n/);
 });
 

@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminMain, MAX_PAYLOAD, readFd, type AdminIo } from '../../src/admin/main.js';
+import { adminMain, readFd, type AdminIo } from '../../src/admin/admin-cli.js';
+import { MAX_PAYLOAD } from '../../src/admin/call.js';
 import { LockError, withDirLock } from '../../src/admin/lock.js';
 import { VERSION } from '../../src/version.js';
 
@@ -104,7 +105,7 @@ t.test('a log file that cannot be written: the line comes after the reply, never
 });
 
 t.test('the defaults: Qubes\' paths', async (t) => {
-  const { adminContext, adminLogger, DEFAULT_ADMIN_LOG, DEFAULT_POLICY_DIR } = await import('../../src/admin/main.js');
+  const { adminContext, adminLogger, DEFAULT_ADMIN_LOG, DEFAULT_POLICY_DIR } = await import('../../src/admin/call.js');
   t.match(adminContext({}), { policyDir: DEFAULT_POLICY_DIR, legacyDir: '/etc/qubes-rpc/policy' });
   t.equal(DEFAULT_POLICY_DIR, '/etc/qubes/policy.d');
   t.equal(adminLogger({}).file, DEFAULT_ADMIN_LOG);
@@ -158,8 +159,8 @@ t.test('the lock interoperates with flock(1) (and so with Qubes\' own writer): i
 t.test('the lock fails closed: no directory, no flock(1), a flock(1) that fails', async (t) => {
   const dir = t.testdir({ file: '', 'flock-fails': '#!/bin/sh\necho "flock: broken" >&2\nexit 3\n' });
   fs.chmodSync(path.join(dir, 'flock-fails'), 0o755);
-  await t.rejects(withDirLock(path.join(dir, 'none'), () => 0), new LockError(`cannot lock ${dir}/none: ENOENT`));
-  await t.rejects(withDirLock(path.join(dir, 'file'), () => 0), new LockError(`cannot lock ${dir}/file: ENOTDIR`));
-  await t.rejects(withDirLock(dir, () => 0, { flock: path.join(dir, 'no-flock') }), new LockError(`cannot lock ${dir}: cannot run ${dir}/no-flock (ENOENT)`));
+  await t.rejects(withDirLock(path.join(dir, 'none'), () => 0), new LockError(`cannot lock ${dir}/none: does not exist`));
+  await t.rejects(withDirLock(path.join(dir, 'file'), () => 0), new LockError(`cannot lock ${dir}/file: a part of the path is not a directory`));
+  await t.rejects(withDirLock(dir, () => 0, { flock: path.join(dir, 'no-flock') }), new LockError(`cannot lock ${dir}: cannot run ${dir}/no-flock (does not exist)`));
   await t.rejects(withDirLock(dir, () => 0, { flock: path.join(dir, 'flock-fails') }), new LockError(`cannot lock ${dir}: flock exited 3: flock: broken`));
 });

@@ -13,9 +13,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { standaloneMain } from '../../src/cli/standalone.js';
 import { command } from '../../src/cli/commands/qrexec-policy-restore.js';
-import { runRestore, type RestoreArgs } from '../../src/admin/restore.js';
+import { runRestore, type RestoreArgs } from '../../src/admin/restore-cli.js';
 import { loadPolicySet } from '../../src/policy/policy.js';
-import { readSystemInfoFile } from '../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../src/io/sources.js';
 import { diffPolicies } from '../../src/diff/compare.js';
 import { captureIo } from '../cli/fixtures/cli.js';
 
@@ -128,21 +128,21 @@ t.test('a cycle of includes does not hang the ordering', async (t) => {
 t.test('unusable directories: exit 2, one line', async (t) => {
   const s = setup(t, {});
   const noBackup = await s.run({ backup: path.join(s.root, 'none') });
-  t.same([noBackup.status, noBackup.err], [2, `qrexec-policy-restore: cannot read ${s.root}/none: ENOENT\n`]);
+  t.same([noBackup.status, noBackup.err], [2, `qrexec-policy-restore: cannot read ${s.root}/none: does not exist\n`]);
   const noDest = await s.run({ dest: path.join(s.root, 'none') });
-  t.same([noDest.status, noDest.err], [2, `qrexec-policy-restore: cannot read ${s.root}/none: ENOENT\n`]);
+  t.same([noDest.status, noDest.err], [2, `qrexec-policy-restore: cannot read ${s.root}/none: does not exist\n`]);
   fs.writeFileSync(path.join(s.root, 'file'), '');
   const fileDest = await s.run({ dest: path.join(s.root, 'file') });
-  t.same([fileDest.status, fileDest.err], [2, `qrexec-policy-restore: cannot read ${s.root}/file: ENOTDIR\n`]);
+  t.same([fileDest.status, fileDest.err], [2, `qrexec-policy-restore: cannot read ${s.root}/file: not a directory\n`]);
   const defaults = captureIo({});
   t.equal(await runRestore({ backup: path.join(s.root, 'none'), dest: undefined, dryRun: true, overwrite: false }, defaults.io), 2);
-  t.match(defaults.err, /^qrexec-policy-restore: cannot read \/etc\/qubes\/policy\.d: ENOENT\n$|cannot read .*none: ENOENT/, 'the policy directory defaults to Qubes\'');
+  t.match(defaults.err, /^qrexec-policy-restore: cannot read \/etc\/qubes\/policy\.d: does not exist\n$|cannot read .*none: does not exist/, 'the policy directory defaults to Qubes\'');
   const busy = await (async () => {
     const c = captureIo({ ...s.env, PATH: path.join(s.root, 'no-bin') });
     const status = await runRestore({ backup: path.join(s.root, 'backup'), dest: undefined, dryRun: false, overwrite: false }, c.io);
     return { status, err: c.err };
   })();
-  t.same([busy.status, busy.err], [2, `qrexec-policy-restore: cannot lock ${s.root}/dest: cannot run flock (ENOENT)\n`], 'no flock(1): nothing done');
+  t.same([busy.status, busy.err], [2, `qrexec-policy-restore: cannot lock ${s.root}/dest: cannot run flock (does not exist)\n`], 'no flock(1): nothing done');
   // an include/ in the backup that is not a directory is a file to ignore, not a crash
   fs.writeFileSync(path.join(s.root, 'backup', 'include'), 'x');
   t.equal((await s.run()).status, 2, 'include/ not a directory: unreadable');

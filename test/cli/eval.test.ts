@@ -14,7 +14,9 @@ import * as path from 'node:path';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
 import { standaloneMain } from '../../src/cli/standalone.js';
 import { command as graphCommand } from '../../src/cli/commands/graph.js';
-import { decisionText, evalStatus, runBatch, runEval } from '../../src/cli/eval-cmd.js';
+import { evalStatus, runEval } from '../../src/eval/cli.js';
+import { runBatch } from '../../src/eval/batch.js';
+import { decisionText } from '../../src/render/text.js';
 import { captureIo, captureProcess, decisionJson, fakeQubesd, JSON_KEYS, paths, throwingEnv, tree } from './fixtures/cli.js';
 
 const MANY = 60;
@@ -162,7 +164,8 @@ t.test('--assume-yes-for-ask', async (t) => {
 t.test('deny: human line and JSON, exit 1', async (t) => {
   let r = await evalCli([...std, 'personal', 'vault', 'qubes.Filecopy']);
   t.equal(r.status, 1);
-  t.match(r.out, new RegExp(`^deny: .+ \\(rule ${userFile.replace(/[.]/g, '\\.')}:6\\)\\n$`));
+  // the reason names the rule already: its place is not repeated
+  t.equal(r.out, `deny: denied by policy ${userFile}:6\n`);
 
   r = await evalCli(['--json', ...std, 'personal', 'vault', 'qubes.Filecopy']);
   t.equal(r.status, 1);
@@ -241,7 +244,7 @@ t.test('!compat-4.0 with --legacy-path; --legacy', async (t) => {
   t.equal(r.status, 1);
   t.match(parseDecision(t, r.out), { result: 'deny', rule: { file: `${p.legacy}/qubes.Bar+x`, line: null } });
   r = await evalCli(['--path', p.compat, '--legacy-path', p.legacy, '--system-info', p.si, 'work', 'personal', 'qubes.Bar+x']);
-  t.match(r.out, new RegExp(`\\(rule ${p.legacy}/qubes\\.Bar\\+x\\)\\n$`), 'no :line for an implicit rule');
+  t.equal(r.out, `deny: denied by policy ${p.legacy}/qubes.Bar+x\n`, 'no :line for an implicit rule, named once');
 
   // R4.0 semantics only
   r = await evalCli(['--json', '--legacy', '--legacy-path', p.legacy, '--system-info', p.si, 'work', 'vault', 'qubes.Foo']);
@@ -255,21 +258,24 @@ t.test('!compat-4.0 with --legacy-path; --legacy', async (t) => {
   t.equal(r.status, 0);
 });
 
-t.test('a missing legacy directory for !compat-4.0 denies, naming it', async (t) => {
+t.test('a missing legacy directory for !compat-4.0: could not decide (exit 4), naming it', async (t) => {
   const missing = path.join(p.dir, 'no-legacy');
   const r = await evalCli(['--path', p.compat, '--legacy-path', missing, '--system-info', p.si, 'work', 'vault', 'qubes.Foo']);
-  t.equal(r.status, 1);
-  t.match(r.out, /^deny: /);
-  t.ok(r.out.includes(missing), 'names the directory');
+  t.equal(r.status, 4);
+  t.equal(r.out, '', 'no decision line: nothing was decided');
+  t.equal(r.err, `qrexec-policy eval: could not decide: ${p.compat}/10-compat.policy:2: cannot read legacy policy directory ${missing}: does not exist\n`);
 });
 
-t.test('a missing --path directory denies everything, naming it', async (t) => {
+t.test('a missing --path directory: could not decide (exit 4); --json still prints the deny qrexec would answer', async (t) => {
   const missing = path.join(p.dir, 'no-such-dir');
   const r = await evalCli(['--json', '--path', missing, '--system-info', p.si, 'work', 'vault', 'qubes.Gpg']);
-  t.equal(r.status, 1);
+  t.equal(r.status, 4);
   const o = parseDecision(t, r.out);
-  t.equal(o['rule'], null);
+  t.match(o, { result: 'deny', rule: null });
   t.ok(String(o['reason']).includes(missing));
+  t.equal(r.err, `qrexec-policy eval: could not decide: ${missing}: cannot read the policy directory: does not exist\n`);
+  const legacy = await evalCli(['--legacy', '--legacy-path', missing, '--system-info', p.si, 'work', 'vault', 'qubes.Gpg']);
+  t.same([legacy.status, legacy.out, legacy.err], [4, '', `qrexec-policy eval: could not decide: ${missing}: the legacy policy directory does not exist\n`]);
 });
 
 t.test('QREXEC_POLICY_SYSTEM_INFO instead of --system-info', async (t) => {
@@ -285,11 +291,11 @@ t.test('QREXEC_POLICY_SYSTEM_INFO instead of --system-info', async (t) => {
   r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', path.join(p.dir, 'nosock'), 'work', 'vault', 'qubes.Gpg'], {
     QREXEC_POLICY_SYSTEM_INFO: '',
   });
-  t.equal(r.status, 1);
-  t.match(r.out, /^deny: cannot get system info/);
+  t.equal(r.status, 4);
+  t.match(r.err, /^qrexec-policy eval: could not decide: no system info: give --system-info FILE or run in dom0 \(cannot talk to qubesd at .*nosock: does not exist\)\n$/);
 });
 
-t.test('missing or invalid system info: deny naming the file, exit 1', async (t) => {
+t.test('missing or invalid system info: could not decide (exit 4), naming the file; --json prints the deny', async (t) => {
   for (const [file, what] of [
     [p.missing, 'missing file'],
     [p.siNotJson, 'not JSON'],
@@ -297,19 +303,19 @@ t.test('missing or invalid system info: deny naming the file, exit 1', async (t)
     [p.dir, 'a directory'],
   ] as const) {
     let r = await evalCli(['--path', p.policy, '--system-info', file, 'work', 'vault', 'qubes.Gpg']);
-    t.equal(r.status, 1, what);
-    t.match(r.out, /^deny: /, what);
-    t.ok(r.out.includes(file), `${what}: names the file`);
-    t.notMatch(r.out + r.err, /\n\s+at /, 'no stack trace');
+    t.equal(r.status, 4, what);
+    t.equal(r.out, '', what);
+    t.match(r.err, /^qrexec-policy eval: could not decide: [^\n]+\n$/, `${what}: one line`);
+    t.ok(r.err.includes(file), `${what}: names the file`);
     r = await evalCli(['--json', '--path', p.policy, '--system-info', file, 'work', 'vault', 'qubes.Gpg']);
-    t.equal(r.status, 1);
+    t.equal(r.status, 4);
     const o = parseDecision(t, r.out);
     t.match(o, { result: 'deny', source: 'work', rule: null, requested_target: null });
     t.ok(String(o['reason']).includes(file), `${what}: reason names the file`);
   }
   // the bad field is named
   const r = await evalCli(['--path', p.policy, '--system-info', p.siBadType, 'work', 'vault', 'qubes.Gpg']);
-  t.match(r.out, /work.*type/);
+  t.match(r.err, /work.*type/);
 });
 
 t.test('system info from qubesd (internal.GetSystemInfo over a unix socket)', async (t) => {
@@ -330,21 +336,22 @@ t.test('system info from qubesd (internal.GetSystemInfo over a unix socket)', as
   t.equal(r.status, 0);
   t.match(parseDecision(t, r.out), { result: 'allow', target: 'vault' });
 
+  // qubesd answers, but not with system info: could not decide
   r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', refused.sock, 'work', 'vault', 'qubes.Gpg']);
-  t.equal(r.status, 1);
-  t.match(r.out, /^deny: .*QubesException/);
+  t.equal(r.status, 4);
+  t.match(r.err, /^qrexec-policy eval: could not decide: .*QubesException/);
 
   r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', garbage.sock, 'work', 'vault', 'qubes.Gpg']);
-  t.equal(r.status, 1);
-  t.match(r.out, /^deny: system info from qubesd: domains/);
+  t.equal(r.status, 4);
+  t.match(r.err, /^qrexec-policy eval: could not decide: system info from qubesd: domains/);
 
   r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', notUtf8.sock, 'work', 'vault', 'qubes.Gpg']);
-  t.equal(r.status, 1);
-  t.equal(r.out, 'deny: system info from qubesd: not valid UTF-8\n');
+  t.equal(r.status, 4);
+  t.equal(r.err, 'qrexec-policy eval: could not decide: system info from qubesd: not valid UTF-8\n');
 
   r = await evalCli(['--path', p.policy, '--qubesd-internal-socket', path.join(p.dir, 'none.sock'), 'work', 'vault', 'qubes.Gpg']);
-  t.equal(r.status, 1);
-  t.match(r.out, /^deny: cannot get system info: .*ENOENT/);
+  t.equal(r.status, 4);
+  t.match(r.err, /^qrexec-policy eval: could not decide: no system info: give --system-info FILE or run in dom0 \(cannot talk to qubesd at .*none\.sock: does not exist\)\n$/);
 
   // batch: asked once for all lines without a system_info of their own
   const file = path.join(p.dir, 'qubesd-batch.jsonl');
@@ -358,8 +365,8 @@ t.test('system info from qubesd (internal.GetSystemInfo over a unix socket)', as
 const QUBESD_HERE = fs.existsSync('/var/run/qubesd.internal.sock') && 'this machine runs qubesd';
 t.test('without --system-info, env or socket option: the default qubesd socket', { skip: QUBESD_HERE }, async (t) => {
   const r = await evalCli(['--path', p.policy, '--json', 'work', 'vault', 'qubes.Gpg']);
-  t.equal(r.status, 1);
-  t.match(parseDecision(t, r.out), { result: 'deny', reason: /\/var\/run\/qubesd\.internal\.sock/ });
+  t.equal(r.status, 4);
+  t.match(parseDecision(t, r.out), { result: 'deny', reason: /^no system info: give --system-info FILE or run in dom0 \(.*\/var\/run\/qubesd\.internal\.sock/ });
 });
 
 t.test('a policy syntax error denies every request, naming file:line', async (t) => {
@@ -449,9 +456,9 @@ t.test('evalStatus and decisionText', async (t) => {
 
 const REAL_POLICY = fs.existsSync('/etc/qubes/policy.d') && 'this machine has a real /etc/qubes/policy.d';
 t.test('default policy paths are used without --path', { skip: REAL_POLICY }, async (t) => {
-  // Without /etc/qubes/policy.d (a test machine), loading fails closed.
+  // Without /etc/qubes/policy.d (a test machine), loading fails closed and nothing is decided.
   const r = await evalCli(['--json', '--system-info', p.si, 'work', 'vault', 'qubes.Gpg']);
-  t.equal(r.status, 1);
+  t.equal(r.status, 4);
   const o = parseDecision(t, r.out);
   t.match(String(o['reason']), '/etc/qubes/policy.d');
   t.notMatch(String(o['reason']), '/run/qubes/policy.d', 'a missing /run/qubes/policy.d is skipped silently');
@@ -464,6 +471,27 @@ async function explainCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const status = await umbrellaMain(['explain', ...args], c.io);
   return { status, out: c.out, err: c.err };
 }
+
+t.test('one way to show a location: as the command line named the directory, included files too, each once', async (t) => {
+  const real = t.testdir({
+    'policy.d': { '30-a.policy': 'svc * work vault deny\n!include inc/x\n', inc: { x: 'svc * work sys-relay deny\nsvc * work personal allow\n' } },
+  });
+  // a relative --path (the loader names included files by their real, absolute paths)
+  const rel = path.relative(process.cwd(), path.join(real, 'policy.d'));
+  const std = ['--path', rel, '--legacy-path', p.legacy, '--system-info', p.si];
+  const e = await explainCli([...std, 'work', 'personal', 'svc']);
+  t.match(e.out, new RegExp(`^deciding rule: ${rel}/inc/x:2$`, 'm'));
+  t.match(e.out, new RegExp(`^  ${rel}/30-a\\.policy:1: svc \\* work vault deny$`, 'm'));
+  t.match(e.out, new RegExp(`^  ${rel}/inc/x:1: svc \\* work sys-relay deny$`, 'm'));
+  t.notMatch(e.out, new RegExp(real.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no absolute path anywhere');
+  let r = await evalCli([...std, 'work', 'sys-relay', 'svc']);
+  t.equal(r.out, `deny: denied by policy ${rel}/inc/x:1\n`, 'an included rule as given, named once');
+  r = await evalCli([...std, 'work', 'personal', 'svc']);
+  t.equal(r.out, `allow to personal (rule ${rel}/inc/x:2)\n`);
+  // JSON names the file as the evaluator does (and as Qubes does)
+  r = await evalCli(['--json', ...std, 'work', 'personal', 'svc']);
+  t.match(parseDecision(t, r.out), { rule: { file: fs.realpathSync(path.join(real, 'policy.d/inc/x')), line: 2 } });
+});
 
 t.test('explain: allow: request, decision and deciding rule; exit 0', async (t) => {
   const r = await explainCli([...std, 'work', 'personal', 'qubes.VMShell']);
@@ -547,16 +575,18 @@ t.test('explain: unknown target: warning line in the explanation', async (t) => 
   t.match(r.out, /target: @default \(no target named\) is not vault/);
 });
 
-t.test('explain: system info problems: one line on stderr naming the file, exit 1', async (t) => {
+t.test('explain: system info or policy directory problems: one line on stderr naming the file, could not decide (exit 4)', async (t) => {
   let r = await explainCli(['--path', p.policy, '--system-info', p.missing, 'work', 'vault', 'qubes.Gpg']);
-  t.equal(r.status, 1);
+  t.equal(r.status, 4);
   t.equal(r.out, '');
-  t.equal(r.err, `qrexec-policy explain: cannot read system info ${p.missing}: ENOENT\n`);
+  t.equal(r.err, `qrexec-policy explain: could not decide: cannot read system info ${p.missing}: does not exist\n`);
   r = await explainCli(['--path', p.policy, '--log-level', 'warn', 'work', 'vault', 'qubes.Gpg'], {
     QREXEC_POLICY_SYSTEM_INFO: p.siNotJson,
   });
-  t.equal(r.status, 1);
-  t.match(r.err, new RegExp(`^qrexec-policy explain: system info ${p.siNotJson}: not valid JSON`));
+  t.equal(r.status, 4);
+  t.match(r.err, new RegExp(`^qrexec-policy explain: could not decide: system info ${p.siNotJson}: not valid JSON`));
+  r = await explainCli(['--path', path.join(p.dir, 'nowhere'), '--system-info', p.si, 'work', 'vault', 'qubes.Gpg']);
+  t.same([r.status, r.out, r.err], [4, '', `qrexec-policy explain: could not decide: ${path.join(p.dir, 'nowhere')}: cannot read the policy directory: does not exist\n`]);
 });
 
 t.test('eval and explain take SOURCE TARGET SERVICE after `--`, as qrexec-policy-exec does', async (t) => {
@@ -573,24 +603,23 @@ t.test('eval and explain take SOURCE TARGET SERVICE after `--`, as qrexec-policy
   t.match(r.out, /^deny: /);
   r = await evalCli([...std, '--', 'work', 'vault', 'qubes.Gpg', 'extra']);
   t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy: unexpected argument "extra"/);
+  t.equal(r.err, `qrexec-policy eval: unexpected argument "extra"\nRun 'qrexec-policy eval --help' for usage.\n`);
   r = await evalCli([...std, '--', 'work', 'vault']);
   t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy: eval needs SOURCE TARGET SERVICE/);
+  t.match(r.err, /^qrexec-policy eval: needs SOURCE TARGET SERVICE/);
 
   const e = await explainCli([...std, '--', 'work', 'vault', 'qubes.Gpg']);
   t.equal(e.status, 0);
   t.match(e.out, /^decision: allow, to vault$/m);
   const short = await explainCli([...std, 'work', '--', 'vault']);
   t.equal(short.status, 2);
-  t.match(short.err, /^qrexec-policy: explain needs SOURCE TARGET SERVICE/);
+  t.match(short.err, /^qrexec-policy explain: needs SOURCE TARGET SERVICE/);
 });
 
 t.test('explain: usage errors exit 2', async (t) => {
   const r = await explainCli([...std, 'work', 'vault']);
   t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy: explain needs SOURCE TARGET SERVICE\[\+ARG\]/);
-  t.match(r.err, /Run 'qrexec-policy --help' for usage\./);
+  t.equal(r.err, "qrexec-policy explain: needs SOURCE TARGET SERVICE[+ARG]\nRun 'qrexec-policy explain --help' for usage.\n");
   t.equal(r.out, '');
 });
 
@@ -797,8 +826,8 @@ t.test('batch: system info: missing everywhere -> qubesd, which is not there: ev
     QUBESD_INTERNAL_SOCKET: path.join(p.dir, 'nosock'),
   });
   t.equal(r.status, 0);
-  t.match(r.decisions[0], { result: 'deny', reason: /cannot get system info/ });
-  t.match(r.decisions[1], { result: 'deny', reason: /cannot get system info/ });
+  t.match(r.decisions[0], { result: 'deny', reason: /^no system info: give --system-info FILE or run in dom0 \(cannot talk to qubesd/ });
+  t.match(r.decisions[1], { result: 'deny', reason: /^no system info/ });
   t.match(r.decisions[2], { result: 'allow' });
 });
 
@@ -822,22 +851,22 @@ t.test('batch: an unreadable batch file: exit 2, one line on stderr', async (t) 
   const status = await umbrellaMain(['eval', '--json', '--path', p.policy, '--batch', p.missing], c.io);
   t.equal(status, 2);
   t.equal(c.out, '');
-  t.equal(c.err, `qrexec-policy eval: cannot read ${p.missing}: ENOENT\n`);
+  t.equal(c.err, `qrexec-policy eval: cannot read ${p.missing}: does not exist\n`);
   const c2 = captureIo();
   t.equal(await runBatch({ batch: p.dir }, c2.io), 2, 'a directory');
-  t.match(c2.err, /^qrexec-policy eval: cannot read .*: EISDIR\n$/);
+  t.match(c2.err, /^qrexec-policy eval: cannot read .*: is a directory\n$/);
   // the default io: the process's stderr
   const r = await captureProcess(() => runBatch({ batch: p.missing }));
   t.equal(r.value, 2);
   t.equal(r.stdout, '');
-  t.equal(r.stderr, `qrexec-policy eval: cannot read ${p.missing}: ENOENT\n`);
+  t.equal(r.stderr, `qrexec-policy eval: cannot read ${p.missing}: does not exist\n`);
 });
 
-t.test('batch: --batch without --json still prints JSON lines; runEval dispatches to runBatch', async (t) => {
+t.test('batch: --batch without --json still prints JSON lines', async (t) => {
   const file = path.join(p.dir, 'plain.jsonl');
   fs.writeFileSync(file, req(gpg) + '\n');
   const c = captureIo();
-  const status = await runEval({ batch: file, path: [p.policy], systemInfo: p.si }, c.io);
+  const status = await umbrellaMain(['eval', '--path', p.policy, '--system-info', p.si, '--batch', file], c.io);
   t.equal(status, 0);
   t.match(JSON.parse(c.out), { result: 'allow' });
 });
@@ -845,13 +874,13 @@ t.test('batch: --batch without --json still prints JSON lines; runEval dispatche
 // ---------------------------------------------------------------- defensive paths
 t.test('runEval: a system info failure without a source still gives a complete decision', async (t) => {
   const c = captureIo();
-  t.equal(await runEval({ systemInfo: p.missing, json: true }, c.io), 1);
+  t.equal(await runEval({ systemInfo: p.missing, json: true }, c.io), 4);
   t.match(JSON.parse(c.out), { result: 'deny', source: '', requested_target: null, rule: null });
 });
 
 t.test('batch from standard input, and read errors without an errno code (node:fs mocked)', async (t) => {
   const line = '{"source":"work","target":"vault","service":"qubes.Gpg"}\n';
-  const { runBatch: mockedBatch } = await t.mockImport<typeof import('../../src/cli/eval-cmd.js')>('../../src/cli/eval-cmd.js', {
+  const { runBatch: mockedBatch } = await t.mockImport<typeof import('../../src/eval/batch.js')>('../../src/eval/batch.js', {
     'node:fs': {
       ...fs,
       readFileSync: (f: unknown, enc?: unknown) => {
@@ -866,12 +895,12 @@ t.test('batch from standard input, and read errors without an errno code (node:f
   t.equal(c.out.split('\n').filter((l) => l.includes('"result":"allow"')).length, 2);
   const c2 = captureIo();
   t.equal(await mockedBatch({ batch: 'weird' }, c2.io), 2);
-  t.equal(c2.err, 'qrexec-policy eval: cannot read weird: Error: weird failure\n');
+  t.equal(c2.err, 'qrexec-policy eval: cannot read weird: weird failure\n');
 });
 
 t.test('sources: unexpected errors are not mistaken for system-info problems', async (t) => {
-  const { obtainSystemInfo, readSystemInfoFile } = await t.mockImport<typeof import('../../src/cli/sources.js')>(
-    '../../src/cli/sources.js',
+  const { obtainSystemInfo, readSystemInfoFile } = await t.mockImport<typeof import('../../src/io/sources.js')>(
+    '../../src/io/sources.js',
     {
       'node:fs': {
         ...fs,
@@ -888,7 +917,7 @@ t.test('sources: unexpected errors are not mistaken for system-info problems', a
       },
     },
   );
-  t.throws(() => readSystemInfoFile('x.json'), { message: 'cannot read system info x.json: Error: weird failure' });
+  t.throws(() => readSystemInfoFile('x.json'), { message: 'cannot read system info x.json: weird failure' });
   await t.rejects(obtainSystemInfo({ qubesdInternalSocket: 'nowhere' }, {}), TypeError);
 });
 
@@ -935,11 +964,20 @@ t.test('a single-value option given twice is a usage error', async (t) => {
   ]) {
     const c = captureIo();
     t.equal(await umbrellaMain(argv, c.io), 2, argv.join(' '));
-    t.match(c.err, `qrexec-policy: option ${argv[1]} given more than once`);
+    t.equal(c.err, `qrexec-policy ${argv[0]}: option ${argv[1]} given more than once\nRun 'qrexec-policy ${argv[0]} --help' for usage.\n`);
   }
   const g = captureIo();
   t.equal(await standaloneMain('qrexec-policy-graph', graphCommand, ['--output', 'a', '--output', 'b'], g.io), 2);
   t.match(g.err, /^qrexec-policy-graph: option --output given more than once/);
   const lists = await evalCli(['--path', p.policy, '--path', p.policy, '--system-info', p.si, 'work', 'vault', 'qubes.Gpg']);
   t.equal(lists.status, 0, '--path may repeat');
+});
+
+t.test('unreadablePolicy: an R4.0 directory that is there but cannot be listed', async (t) => {
+  const { unreadablePolicy } = await import('../../src/io/sources.js');
+  const { LegacyPolicy } = await import('../../src/policy/policy.js');
+  const { FileSourceError, nodeFileSource } = await import('../../src/parser/file-source.js');
+  const locked = { ...nodeFileSource, kind: () => 'dir' as const, list: (d: string): string[] => { throw new FileSourceError(d, 'permission denied', 'io'); } };
+  t.equal(unreadablePolicy(new LegacyPolicy({ legacyPath: '/x' }), locked), 'cannot read legacy policy directory /x: permission denied');
+  t.equal(unreadablePolicy(new LegacyPolicy({ legacyPath: p.legacy })), null);
 });

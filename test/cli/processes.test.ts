@@ -58,7 +58,7 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
     let r = exec(['--bogus', 'work', 'vault', 'qubes.Gpg']);
     t.equal(r.status, 2);
     t.equal(r.stdout, '');
-    t.equal(r.stderr, `qrexec-policy-exec: unknown option --bogus\n${EXEC_USAGE}`);
+    t.equal(r.stderr, "qrexec-policy-exec: unknown option --bogus\nRun 'qrexec-policy-exec --help' for usage.\n");
     r = exec(['--help']);
     t.equal(r.status, 0);
     t.equal(r.stdout, EXEC_USAGE);
@@ -117,6 +117,18 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
     });
     t.equal(r.status, 0);
     t.match(JSON.parse(r.stdout), { result: 'allow' });
+  });
+
+  // (the help of fmt, lint and eval offering `-` is checked in process: test/cli/exec.test.ts)
+  t.test('standard input wherever --help offers it: fmt -, fmt --check -, lint -', async (t) => {
+    let r = policy(['fmt', '-'], { input: 'svc * @anyvm vault\n' });
+    t.same([r.status, r.stdout], [1, '']);
+    t.equal(r.stderr, '<stdin>:1:1: error: wrong number of fields [field-count]\nqrexec-policy fmt: <stdin> has errors; not formatted\n');
+    r = policy(['fmt', '--check', '-'], { input: 'svc * @anyvm   vault allow\n' });
+    t.equal(r.status, 1);
+    t.match(r.stdout, /^--- <stdin>\n\+\+\+ <stdin> \(formatted\)\n/);
+    r = policy(['lint', '-'], { input: 'svc * @anyvm vault allow\nbad\n' });
+    t.same([r.status, r.stdout], [1, '<stdin>:2:1: error: wrong number of fields [field-count]\n1 error, 0 warnings\n'], 'the text read, not /etc/qubes/policy.d');
   });
 
   t.test('every drop-in answers --help with its usage, exit 0', async (t) => {

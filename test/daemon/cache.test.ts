@@ -13,7 +13,7 @@ import { Snapshot } from '../../src/daemon/snapshot.js';
 import { loadPolicySet } from '../../src/policy/policy.js';
 import { SystemInfoError } from '../../src/policy/system-info.js';
 import { FileSourceError, nodeFileSource, type FileSource } from '../../src/parser/file-source.js';
-import { readSystemInfoFile } from '../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../src/io/sources.js';
 import { TransitionLog } from '../../src/daemon/health.js';
 import { policySource, systemInfoFile } from '../../src/daemon/sources.js';
 import { captureLog, makeTree, tempDir, until } from './fixtures/daemon.js';
@@ -356,15 +356,15 @@ t.test('out of file descriptors: the failure names the fix, and the next request
   const files: FileSource = {
     ...nodeFileSource,
     read: (f) => {
-      if (fail !== null) throw new FileSourceError(`cannot read ${f}: ${fail}`, 'io');
+      if (fail !== null) throw new FileSourceError(f, fail, 'io');
       return nodeFileSource.read(f);
     },
   };
   const policy = policySource([tree.policy], tree.legacy, health.note, files);
   t.teardown(() => policy.close());
-  t.match((await policy.get()).error?.describe(), /: cannot read .*: EMFILE$/);
+  t.match((await policy.get()).error?.describe(), /30-test\.policy: EMFILE$/);
   t.same(cap.matching(/failed to load/), [
-    `error: policy failed to load: ${tree.policy}/30-test.policy: cannot read ${tree.policy}/30-test.policy: EMFILE; out of file descriptors: raise LimitNOFILE in the service unit; denying every request until it loads`,
+    `error: policy failed to load: ${tree.policy}/30-test.policy: EMFILE; out of file descriptors: raise LimitNOFILE in the service unit; denying every request until it loads`,
   ]);
   fail = null;
   t.equal((await policy.get()).error, null, 'read again, with no change to the files');

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonCli, daemonOptions } from '../../src/cli/commands/daemon.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
-import { daemonCommand } from '../../src/daemon/command.js';
+import { daemonCommand } from '../../src/daemon/cli.js';
 import { ConfigError, daemonConfig, DEFAULT_EVAL_SOCKET, DEFAULT_GUI_SOCKET, DEFAULT_SOCKET, type DaemonArgs } from '../../src/daemon/config.js';
 import { daemonLogger, guardStdio, lineWriter, type WriteFn } from '../../src/daemon/log.js';
 import { EventEmitter } from 'node:events';
@@ -52,7 +52,7 @@ t.test('qrexec-policy-daemon --help, usage errors and bad values: exit 0 / 2', a
   t.equal(r.stderr, '');
   const c = captureIo();
   t.equal(await daemonCli(['--bogus'], c.io), 2);
-  t.equal(c.err, "qrexec-policy-daemon: Unknown argument: bogus\n\nRun 'qrexec-policy-daemon --help' for usage.\n");
+  t.equal(c.err, "qrexec-policy-daemon: unknown option --bogus\nRun 'qrexec-policy-daemon --help' for usage.\n");
   const c1 = captureIo();
   t.equal(await daemonCli(['--socket-path', 'a', '--socket-path', 'b'], c1.io), 2);
   t.match(c1.err, /^qrexec-policy-daemon: option --socket-path given more than once\n/);
@@ -224,7 +224,7 @@ t.test('lineWriter: every byte written or the line counted as lost; what a file 
   await later();
   fileMode = 'ok';
   out('six\n');
-  t.match(read(), /four\nfi\nwarning: 1 log line could not be written to .* \(ENOSPC\) and went to stderr instead\nsix\n$/);
+  t.match(read(), /four\nfi\nwarning: 1 log line could not be written to .* \(no space left on the device\) and went to stderr instead\nsix\n$/);
   // a full pipe (EAGAIN) is tried again with the very next batch
   fileMode = 'EAGAIN';
   out('seven\n');
@@ -253,7 +253,7 @@ t.test('lineWriter: every byte written or the line counted as lost; what a file 
   fs.mkdirSync(path.dirname(late));
   await later();
   lateOut('in the file\n');
-  t.equal(fs.readFileSync(late, 'utf8'), `warning: 1 log line could not be written to ${late} (ENOENT) and went to stderr instead\nin the file\n`);
+  t.equal(fs.readFileSync(late, 'utf8'), `warning: 1 log line could not be written to ${late} (does not exist) and went to stderr instead\nin the file\n`);
   lineWriter('/dev/full', write, RETRY)('to a full device\n');
   t.same(stderr, ['early\n', 'to a full device\n']);
 });
@@ -409,7 +409,7 @@ else {
     await until(() => workerPids().length > 0, 10_000, 'the first worker');
     fs.mkdirSync(tree.sock);
     fs.writeFileSync(path.join(tree.sock, 'x'), '');
-    await t.rejects(c.running().ready, { message: new RegExp(`^cannot put the socket in place at ${tree.sock}: E[A-Z]+$`) });
+    await t.rejects(c.running().ready, { message: new RegExp(`^cannot put the socket in place at ${tree.sock}: [a-z][a-z ]+$`) });
     t.equal(await c.done, 1);
     t.ok(fs.existsSync(path.join(tree.sock, 'x')), 'left alone');
   });
@@ -434,7 +434,7 @@ else {
     let c = await clusterOf(t, tree, { socketPath: path.join(tree.dir, 'no/such/dir/p.sock') });
     await t.rejects(c.running().ready, { message: /cannot listen on .*no\/such\/dir\/p\.sock/ });
     t.equal(await c.done, 1);
-    t.match(c.cap.matching(/^error: /), [/^error: cannot listen on .*no\/such\/dir\/p\.sock: E[A-Z]+$/], 'said once, by the primary');
+    t.match(c.cap.matching(/^error: /), [/^error: cannot listen on .*no\/such\/dir\/p\.sock: the directory .*no\/such\/dir does not exist$/], 'said once, by the primary');
     t.notMatch(c.workersLog(), /cannot listen/);
     // a worker dies before it serves
     tree = makeTree(t);

@@ -247,11 +247,11 @@ t.test('system info from qubesd, per request; a qubesd failure denies', async (t
   t.equal(qubesd.calls.length, 2, 'asked for every request');
   fail = true;
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, 'result=deny\n');
-  t.equal(d.cap.matching(/^error: qrexec: qubes\.Filecopy: work -> personal: denied: cannot get system info: .*QubesException/).length, 1);
+  t.equal(d.cap.matching(/^error: qrexec: qubes\.Filecopy: work -> personal: denied: no system info: give --system-info FILE or run in dom0 \(.*QubesException/).length, 1);
   // EvalGUI cannot check its caller without system info: no answer
   const r = await request(tree.guiSock, serviceCall('policy.EvalGUI', 'qubes.Filecopy', 'sys-gui', 'work\0personal'), { halfClose: true });
   t.equal(r.text, '');
-  t.equal(d.cap.matching(/^error: policy\.EvalGUI: cannot check the caller "sys-gui": cannot get system info/).length, 1);
+  t.equal(d.cap.matching(/^error: policy\.EvalGUI: cannot check the caller "sys-gui": no system info/).length, 1);
   d.reload(); // nothing cached: a no-op
 });
 
@@ -448,7 +448,7 @@ t.test('socket paths: a stale socket is replaced, a live one refused, anything e
   // a directory that does not exist
   s = serveTree({ socketPath: path.join(tree.dir, 'no/such/dir/p.sock') });
   t.equal(await s.running.done, 1);
-  t.match(s.cap.matching(/^error: /), [/^error: cannot listen on .*no\/such\/dir\/p\.sock: E[A-Z]+$/]);
+  t.match(s.cap.matching(/^error: /), [/^error: cannot listen on .*no\/such\/dir\/p\.sock: the directory .*no\/such\/dir does not exist$/]);
 
   // a temporary name left by an earlier process with our id is cleared; anything else in its way fails the start
   const tmp = bindPath(tree.sock, process.pid);
@@ -478,7 +478,7 @@ t.test('SocketPaths: names, probes and claims', async (t) => {
   t.teardown(() => server.close());
   fs.mkdirSync(path.join(tree.dir, 'dir-in-the-way'));
   fs.writeFileSync(path.join(tree.dir, 'dir-in-the-way', 'x'), '');
-  t.throws(() => sockets.claim(), { message: /^cannot put the socket in place at .*dir-in-the-way: E[A-Z]+$/ });
+  t.throws(() => sockets.claim(), { message: /^cannot put the socket in place at .*dir-in-the-way: [a-z][a-z ]+$/ });
   sockets.release();
   t.ok(fs.existsSync(path.join(tree.dir, 'dir-in-the-way', 'x')), 'not ours: left alone');
 });
@@ -525,7 +525,7 @@ t.test('DaemonServers: accept errors are logged at most once a second; bugs clos
   const err = Object.assign(new Error('accept'), { code: 'EMFILE' });
   server.emit('error', err);
   server.emit('error', err);
-  t.same(cap.lines, [`error: ${tree.sock}: EMFILE; out of file descriptors: raise LimitNOFILE in the service unit`]);
+  t.same(cap.lines, [`error: ${tree.sock}: too many open files (EMFILE); out of file descriptors: raise LimitNOFILE in the service unit`]);
   // a client's socket failing (reset, broken pipe) is that client's problem only
   server.once('connection', (sock: net.Socket) => sock.emit('error', Object.assign(new Error('reset'), { code: 'ECONNRESET' })));
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, '');

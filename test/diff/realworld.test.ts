@@ -16,7 +16,7 @@ import { loadPolicySet, Policy } from '../../src/policy/policy.js';
 import { PolicyLoader } from '../../src/parser/loader.js';
 import { nodeFileSource } from '../../src/parser/file-source.js';
 import { overlayFileSource } from '../../src/admin/overlay.js';
-import { readSystemInfoFile } from '../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../src/io/sources.js';
 import { diffPolicies } from '../../src/diff/compare.js';
 import { changeJson } from '../../src/diff/render.js';
 import { bruteForceDiff, effect, keyOf } from './oracle.js';

@@ -106,7 +106,7 @@ t.test('policy agent client', async (t) => {
     process.env['FAKE_QREXEC_ASK_REPLY'] = 'allow:' + 'x'.repeat(70000);
     await t.rejects(askUser('sys-gui', askFor('dvm'), SI, agentConfig(dir)), { message: 'policy.Ask: reply too large' });
     await t.rejects(askUser('sys-gui', askFor('dvm'), SI, agentConfig(dir, { qrexecClient: path.join(dir, 'missing') })), {
-      message: /policy\.Ask via .*missing: ENOENT/,
+      message: /policy\.Ask via .*missing: does not exist/,
     });
     // a GuiVM name spawn refuses (system info is free text): an AgentError like any other failure
     const refused = await notifyUser('sys\0gui', { resolution: 'deny', service: 's', argument: '+', source: 'work', target: 'x' }, agentConfig(dir)).catch((e: unknown) => e);

@@ -5,12 +5,13 @@
  * acceptance of the output.
  */
 import t from 'tap';
+import { matchGolden } from '../helpers/golden.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { graphEdges, type Space } from '../../src/graph/collect.js';
-import { otherServiceName, runGraph } from '../../src/graph/main.js';
+import { otherServiceName, runGraph } from '../../src/graph/cli.js';
 import { renderDot, renderJson, dotString } from '../../src/graph/render.js';
 import { graphTargets, parseServiceFilter, servicePairs } from '../../src/graph/space.js';
 import { standaloneMain } from '../../src/cli/standalone.js';
@@ -18,7 +19,7 @@ import { command as graphCommand } from '../../src/cli/commands/graph.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
 import { LegacyPolicy, loadPolicySet, Policy, type RuleSet } from '../../src/policy/policy.js';
 import { systemInfoFromJson, type SystemInfo } from '../../src/policy/system-info.js';
-import { readSystemInfoFile } from '../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../src/io/sources.js';
 import { memPolicy, LEGACY_DIR } from '../helpers/policy.js';
 import { memoryFileSource } from '../../src/parser/file-source.js';
 import { BIN, captureIo, captureProcess, run } from '../cli/fixtures/cli.js';
@@ -100,9 +101,11 @@ function plainEdges(ruleset: RuleSet, si: SystemInfo, space: Space, includeAsk: 
         const service = p.service ?? space.otherService;
         const argument = p.argument ?? '+';
         const d = evaluate(ruleset, si, { source, target, service: service + argument, requestedSource: null });
-        if (d.result === 'deny' || (d.result === 'ask' && !includeAsk)) continue;
+        // Qubes' evaluate() allows a call to the caller itself (only executing it refuses): drawn, a self-loop
+        const action = d.result === 'deny' && d.kind === 'loopback' ? 'allow' : d.result;
+        if (action === 'deny' || (action === 'ask' && !includeAsk)) continue;
         const redirect = d.rule!.redirect;
-        out.push(edgeLine({ source, target: redirect ? redirect.text : target, service: p.service ?? '*', argument, action: d.result, rule: d.rule! }));
+        out.push(edgeLine({ source, target: redirect ? redirect.text : target, service: p.service ?? '*', argument, action, rule: d.rule! }));
       }
   return out;
 }
@@ -222,8 +225,8 @@ t.test('what the edges say: allow, ask, redirects, keywords, faults', async (t) 
   // autostart=no asks offer running qubes only: an ask wherever a running target is left
   t.same(lines(find('qubes.Ask', 'personal').filter((e) => e.target !== 'dom0')), [2]);
   t.ok(find('qubes.Ask', 'personal').every((e) => (e.target === 'dom0' ? e.action === 'allow' : e.action === 'ask')));
-  // loopback is denied
-  t.equal(find('qubes.Self', 'work', 'work').length, 0);
+  // a call to the caller itself is drawn, a self-loop, as qrexec-policy-graph draws it (only executing it is refused)
+  t.same(find('qubes.Self', 'work', 'work').map((e) => e.action), ['allow']);
   t.equal(find('qubes.Self', 'work', 'personal').length, 1);
   // faults deny: @dispvm for a qube without (or with a missing) default_dispvm, asks that meet a missing template
   t.same(lines(edges.filter((e) => e.service === 'qubes.Fault')).sort(), [18, 32]);
@@ -256,15 +259,15 @@ t.test('DOT: nodes coloured by label, keywords dotted, edges red or orange, each
   t.equal(lines[0], 'digraph g {');
   t.equal(lines.at(-2), '}');
   t.equal(new Set(lines).size, lines.length, 'no line twice');
-  t.ok(lines.includes('  "work" [color = "blue", penwidth = 5];'));
-  t.ok(lines.includes('  "personal" [color = "#73d216", penwidth = 5];'), '0x labels become #');
+  t.ok(lines.includes('  "work" [color = "blue", penwidth = 3];'));
+  t.ok(lines.includes('  "personal" [color = "#73d216", penwidth = 3];'), '0x labels become #');
   t.ok(lines.includes('  "bare";'), 'a qube without a label has no colour');
   t.ok(lines.includes('  "nosuch";'), 'a name no qube has (an ask target=)');
   t.ok(lines.includes('  "@dispvm" [style = dotted];'));
-  t.ok(lines.includes('  "we\\"ird\\\\" [color = "purple", penwidth = 5];'), 'quotes and backslashes escaped');
+  t.ok(lines.includes('  "we\\"ird\\\\" [color = "purple", penwidth = 3];'), 'quotes and backslashes escaped');
   t.ok(lines.includes('  "work" -> "@dispvm" [label="qubes.Red" color=red];'));
   t.ok(lines.includes('  "work" -> "vault" [label="qubes.Ask2" color=orange];'));
-  t.ok(lines.indexOf('  "work" [color = "blue", penwidth = 5];') < lines.findIndex((l) => l.startsWith('  "work" ->')), 'a node before its first edge');
+  t.ok(lines.indexOf('  "work" [color = "blue", penwidth = 3];') < lines.findIndex((l) => l.startsWith('  "work" ->')), 'a node before its first edge');
   t.equal(dotString('a\nb\r\nc'), '"a\\nb\\nc"');
 
   // --skip-labels merges the edges of different services; --full-output names the rule's argument and action
@@ -283,32 +286,32 @@ t.test('DOT: nodes coloured by label, keywords dotted, edges red or orange, each
   t.ok(fullSkip.includes('"vault" -> "personal" [label="allow" color=red]'));
 });
 
-t.test('JSON: edges with service, argument, action and rule; nodes with label and type', async (t) => {
+t.test('JSON: edges with service, argument, action and the place of their rule; nodes; each rule once', async (t) => {
   let out = '';
   const space = spaceOf(policy, si, ['qubes.Red', 'qubes.Ask2']);
   renderJson(graphEdges(policy, si, space, true), si, { skipLabels: false, fullOutput: false }, (s) => (out += s));
-  const doc = JSON.parse(out) as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] };
-  t.same(Object.keys(doc), ['edges', 'nodes']);
-  t.same(doc.edges.find((e) => e['source'] === 'work' && e['target'] === '@dispvm' && (e['rule'] as { line: number }).line === 6), {
-    source: 'work',
-    target: '@dispvm',
-    service: 'qubes.Red',
-    argument: '+',
-    action: 'allow',
-    rule: { file: '/etc/qubes/policy.d/50-test.policy', line: 6, action: 'allow target=@dispvm' },
-  });
+  const doc = JSON.parse(out) as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[]; rules: Array<{ file: string; line: number; action: string }> };
+  t.same(Object.keys(doc), ['edges', 'nodes', 'rules']);
+  const ruleOf = (e: Record<string, unknown>) => doc.rules[e['rule'] as number]!;
+  const edge = doc.edges.find((e) => e['source'] === 'work' && e['target'] === '@dispvm' && ruleOf(e).line === 6)!;
+  t.same(edge, { source: 'work', target: '@dispvm', service: 'qubes.Red', argument: '+', action: 'allow', rule: edge['rule'] });
+  t.same(ruleOf(edge), { file: '/etc/qubes/policy.d/50-test.policy', line: 6, action: 'allow target=@dispvm' });
+  t.equal(new Set(doc.rules.map((r) => JSON.stringify(r))).size, doc.rules.length, 'each rule once');
+  t.ok(doc.edges.every((e) => Number.isInteger(e['rule']) && doc.rules[e['rule'] as number] !== undefined), 'every edge names a rule of the list');
+  t.same([...new Set(doc.edges.map((e) => e['rule']))].sort((a, b) => (a as number) - (b as number)), doc.rules.map((_, i) => i), 'every rule listed decides an edge');
   t.same(doc.nodes.find((n) => n['name'] === 'work'), { name: 'work', keyword: false, label: 'blue', type: 'AppVM' });
   t.same(doc.nodes.find((n) => n['name'] === '@dispvm'), { name: '@dispvm', keyword: true, label: null, type: null });
   t.equal(new Set(doc.edges.map((e) => JSON.stringify(e))).size, doc.edges.length, 'each edge once');
   t.equal(new Set(doc.nodes.map((n) => n['name'])).size, doc.nodes.length, 'each node once');
   let skip = '';
   renderJson(graphEdges(policy, si, space, false), si, { skipLabels: true, fullOutput: false }, (s) => (skip += s));
-  const sk = JSON.parse(skip) as { edges: Record<string, unknown>[] };
+  const sk = JSON.parse(skip) as { edges: Record<string, unknown>[]; rules: unknown[] };
   t.same(Object.keys(sk.edges[0]!), ['source', 'target', 'action']);
+  t.same(sk.rules, [], 'no rules without labels');
   let empty = '';
   renderJson([], si, { skipLabels: false, fullOutput: false }, (s) => (empty += s));
-  t.same(JSON.parse(empty), { edges: [], nodes: [] });
-  t.equal(empty, '{"edges": [],\n"nodes": []}\n');
+  t.same(JSON.parse(empty), { edges: [], nodes: [], rules: [] });
+  t.equal(empty, '{"edges": [],\n"nodes": [],\n"rules": []}\n');
 });
 
 const GOLDENS: Array<[string, string[]]> = [
@@ -328,8 +331,7 @@ t.test('golden outputs for policy.d-examples', async (t) => {
     t.equal(r.err, '');
     const got = portable(r.out);
     const golden = path.join(GOLDEN, file);
-    if (process.env['UPDATE_GOLDEN']) fs.writeFileSync(golden, got);
-    t.equal(got, fs.readFileSync(golden, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
+    matchGolden(t, golden, got, file);
   }
   const filtered = fs.readFileSync(path.join(GOLDEN, 'examples-filtered.dot'), 'utf8');
   t.match(filtered, /"work" -> "vault" \[label="qubes.Gpg" color=red\]/);
@@ -366,8 +368,20 @@ t.test('options: --output, --policy-dir, several values, the drop-in argument st
   const b = await graph([...exArgs, '--source', 'work,personal', '--service', 'qubes.Filecopy', '--include-ask']);
   const c = await graph([...exArgs, '--source', 'work', '--source', 'personal', '--service', 'qubes.Filecopy', '--include-ask']);
   t.equal(a.status, 0);
+  const d = await graph([...exArgs, '--source', 'work', 'personal', '--service', 'qubes.Filecopy', '--include-ask']);
+  t.equal(d.status, 0, 'the umbrella takes several values the same way');
   t.equal(a.out, b.out);
   t.equal(a.out, c.out);
+  t.equal(a.out, d.out);
+  // a repeated --policy-dir: the last one counts, as in qrexec-policy-graph (argparse's store)
+  const both = ['--legacy-path', path.join(EXAMPLES, 'legacy'), '--system-info', EX_SI, '--service', 'qubes.Gpg'];
+  for (const drop of [true, false]) {
+    const last = await graph(['--policy-dir', path.join(dir, 'nowhere'), '--policy-dir', EXAMPLES, ...both], drop);
+    const only = await graph(['--policy-dir', EXAMPLES, ...both], drop);
+    t.same([last.status, last.out], [0, only.out], `${drop ? 'qrexec-policy-graph' : 'graph'}: --policy-dir X --policy-dir Y reads Y`);
+  }
+  const mixed = await graph(['--path', EXAMPLES, '--policy-dir', EXAMPLES, ...both]);
+  t.same([mixed.status, mixed.err], [2, "qrexec-policy graph: give --path or --policy-dir, not both\nRun 'qrexec-policy graph --help' for usage.\n"]);
   t.same([...new Set([...a.out.matchAll(/^ {2}"([^"]+)" ->/gm)].map((m) => m[1]))].sort(), ['personal', 'work']);
   // @type: and the `*` pseudo-service
   r = await graph([...exArgs, '--source', '@type:TemplateVM', '--service', '*', '--target', 'dom0']);
@@ -402,21 +416,23 @@ t.test('errors: one line naming the bad value, file or line; no graph', async (t
   });
   const base = ['--path', EXAMPLES];
   const cases: Array<[string[], number, RegExp, boolean?]> = [
-    [['--target', '@anyvm'], 2, /^qrexec-policy graph: --target @anyvm is not a valid call target\n$/],
-    [['--source', '@default'], 2, /^qrexec-policy graph: --source @default is not a valid call source\n$/],
-    [['--source', 'nosuch'], 2, /^qrexec-policy graph: --source nosuch matches no qube in the system info\n$/],
-    [['--service', 'bad/svc'], 2, /^qrexec-policy graph: --service bad\/svc is not a valid service\n$/],
-    [['--service', ','], 2, /^qrexec-policy graph: --service needs a value\n$/],
+    [['--target', '@anyvm'], 2, /^qrexec-policy graph: --target @anyvm is not a valid call target\nRun 'qrexec-policy graph --help' for usage\.\n$/],
+    [['--source', '@default'], 2, /^qrexec-policy graph: --source @default is not a valid call source\nRun 'qrexec-policy graph --help' for usage\.\n$/],
+    [['--source', 'nosuch'], 2, /^qrexec-policy graph: --source nosuch matches no qube in the system info\nRun 'qrexec-policy graph --help' for usage\.\n$/],
+    [['--service', 'bad/svc'], 2, /^qrexec-policy graph: --service bad\/svc is not a valid service\nRun 'qrexec-policy graph --help' for usage\.\n$/],
+    [['--service', ','], 2, /^qrexec-policy graph: --service needs a value\nRun 'qrexec-policy graph --help' for usage\.\n$/],
     [['--format', 'svg'], 2, /Invalid values/],
-    [['--bogus'], 2, /Unknown argument: bogus/],
-    [['--source'], 2, /^qrexec-policy-graph: --source needs a value\n$/, true],
-    [['extra'], 2, /^qrexec-policy-graph: Unknown argument: extra\n\nRun 'qrexec-policy-graph --help' for usage\.\n$/, true],
+    [['--bogus'], 2, /^qrexec-policy graph: unknown option --bogus\n/],
+    [['--skip-label'], 2, /^qrexec-policy graph: unknown option --skip-label \(did you mean --skip-labels\?\)\n/],
+    [['--source'], 2, /^qrexec-policy-graph: --source needs a value\nRun 'qrexec-policy-graph --help' for usage\.\n$/, true],
+    [['extra'], 2, /^qrexec-policy-graph: unexpected argument "extra"\nRun 'qrexec-policy-graph --help' for usage\.\n$/, true],
     [['--path', path.join(dir, 'bad')], 1, new RegExp(`^qrexec-policy graph: the policy does not load, so every call is denied:\\n  ${path.join(dir, 'bad')}/10-bad.policy:1: wrong number of fields\\n$`)],
     [['--legacy', '--legacy-path', path.join(dir, 'legacy')], 1, /does not load.*\n {2}.*qubes\.Broken:1: invalid action parameter syntax|does not load.*\n {2}.*qubes\.Broken:1:/],
-    [['--legacy', '--legacy-path', path.join(dir, 'nosuch')], 1, /^qrexec-policy graph: cannot read legacy policy directory .*nosuch: cannot list .*: ENOENT\n$/],
-    [['--output', path.join(dir, 'no/such/dir.dot')], 1, /^qrexec-policy graph: cannot write .*no\/such\/dir\.dot: ENOENT\n$/],
-    [['--output', '/dev/full'], 1, /^qrexec-policy graph: cannot write \/dev\/full: ENOSPC\n$/],
-    [['--system-info', path.join(dir, 'nosuch.json')], 1, /^qrexec-policy graph: cannot read system info .*nosuch\.json: ENOENT\n$/],
+    [['--legacy', '--legacy-path', path.join(dir, 'nosuch')], 4, /^qrexec-policy graph: could not decide: .*nosuch: the legacy policy directory does not exist\n$/],
+    [['--path', path.join(dir, 'nosuch')], 4, /^qrexec-policy graph: could not decide: .*nosuch: cannot read the policy directory: does not exist\n$/],
+    [['--output', path.join(dir, 'no/such/dir.dot')], 1, /^qrexec-policy graph: cannot write .*no\/such\/dir\.dot: does not exist\n$/],
+    [['--output', '/dev/full'], 1, /^qrexec-policy graph: cannot write \/dev\/full: no space left on the device\n$/],
+    [['--system-info', path.join(dir, 'nosuch.json')], 4, /^qrexec-policy graph: could not decide: cannot read system info .*nosuch\.json: does not exist\n$/],
   ];
   for (const [args, status, msg, drop] of cases) {
     // (a single-value option given twice becomes a list in yargs: never repeat one here)
@@ -427,25 +443,23 @@ t.test('errors: one line naming the bad value, file or line; no graph', async (t
     t.match(r.err, msg, args.join(' '));
     t.equal(r.out.includes('digraph'), false, 'no graph');
   }
-  // runGraph called directly checks --format too
-  const c = captureIo();
-  t.equal(await runGraph({ format: 'svg' }, c.io), 2);
-  t.equal(c.err, 'qrexec-policy graph: --format svg: expected dot or json\n');
+  // runGraph called directly checks --format too: a usage error, for the command line to report
+  await t.rejects(runGraph({ format: 'svg' }, captureIo().io), { name: 'UsageError', message: '--format svg: expected dot or json' });
 });
 
 const HAS_R40_DIR = fs.existsSync('/etc/qubes-rpc/policy') && 'this machine has /etc/qubes-rpc/policy';
 
 t.test('--legacy without --legacy-path reads /etc/qubes-rpc/policy', { skip: HAS_R40_DIR }, async (t) => {
   const r = await graph(['--legacy', '--system-info', EX_SI]);
-  t.equal(r.status, 1);
-  t.equal(r.err, 'qrexec-policy graph: cannot read legacy policy directory /etc/qubes-rpc/policy: cannot list /etc/qubes-rpc/policy: ENOENT\n');
+  t.equal(r.status, 4);
+  t.equal(r.err, 'qrexec-policy graph: could not decide: /etc/qubes-rpc/policy: the legacy policy directory does not exist\n');
 });
 
 t.test('runGraph called directly: defaults, single values', async (t) => {
   const c = captureIo();
   const status = await runGraph({ path: [EXAMPLES], legacyPath: path.join(EXAMPLES, 'legacy'), systemInfo: EX_SI, source: 'work', service: 'qubes.Gpg' }, c.io);
   t.equal(status, 0);
-  t.equal(c.out, 'digraph g {\n  "work" [color = "blue", penwidth = 5];\n  "vault" [color = "black", penwidth = 5];\n  "work" -> "vault" [label="qubes.Gpg" color=red];\n}\n');
+  t.equal(c.out, 'digraph g {\n  "work" [color = "blue", penwidth = 3];\n  "vault" [color = "black", penwidth = 3];\n  "work" -> "vault" [label="qubes.Gpg" color=red];\n}\n');
 });
 
 t.test('--legacy: the R4.0 files and nothing else; --service * asks for a file none has', async (t) => {
@@ -474,10 +488,10 @@ t.test('the bundled drop-in runs as a process', async (t) => {
     r.stdout,
     [
       'digraph g {',
-      '  "work" [color = "blue", penwidth = 5];',
-      '  "vault" [color = "black", penwidth = 5];',
+      '  "work" [color = "blue", penwidth = 3];',
+      '  "vault" [color = "black", penwidth = 3];',
       '  "work" -> "vault" [label="qubes.Gpg" color=red];',
-      '  "untrusted" [color = "red", penwidth = 5];',
+      '  "untrusted" [color = "red", penwidth = 3];',
       '  "untrusted" -> "vault" [label="qubes.Gpg" color=orange];',
       '}',
       '',

@@ -11,7 +11,7 @@ import t from 'tap';
 import { FileSourceError, memoryFileSource, nodeFileSource, type FileSource } from '../../src/parser/file-source.js';
 import { loadPolicy } from '../../src/parser/loader.js';
 import { checkLine, purePosix } from '../../src/lint/dropin-line.js';
-import { dropinMain, parseArgs, readInput, type DropinIo } from '../../src/lint/dropin.js';
+import { dropinMain, parseArgs, readInput, type DropinIo } from '../../src/lint/dropin-cli.js';
 import { formatText } from '../../src/fmt/format.js';
 import { unifiedDiff } from '../../src/fmt/diff.js';
 import { runFmt, writeAtomically, type FmtArgs, type FmtEnv } from '../../src/fmt/cli.js';
@@ -38,7 +38,7 @@ function dropin(argv: string[], files: Record<string, string | Error>) {
     read: (f) => {
       reads.push(f);
       const v = files[f];
-      if (v === undefined) throw new FileSourceError(`cannot read ${f}: ENOENT`, 'missing');
+      if (v === undefined) throw new FileSourceError(f, 'does not exist', 'missing');
       if (v instanceof Error) throw v;
       return v;
     },
@@ -90,10 +90,10 @@ t.test('qubes-policy-lint: output lines and exit codes', async (t) => {
   t.equal(r.status, 1);
   t.equal(r.out, 'gone.policy:0: error: File does not exist.\n');
   t.same(r.reads, ['gone.policy'], 'and stops');
-  r = dropin(['dir.policy'], { 'dir.policy': new FileSourceError('cannot read dir.policy: EISDIR', 'io') });
+  r = dropin(['dir.policy'], { 'dir.policy': new FileSourceError('dir.policy', 'is a directory', 'io') });
   t.equal(r.status, 1);
   t.equal(r.out, '');
-  t.equal(r.err, 'qubes-policy-lint: cannot read dir.policy: EISDIR\n', 'where the reference crashes: one line');
+  t.equal(r.err, 'qubes-policy-lint: dir.policy: is a directory\n', 'where the reference crashes: one line');
   // files split lines at \r too; standard input only at \n (and a \r is then whitespace)
   r = dropin(['f', '-'], { f: 'qubes.Foo * a b allow\rbad line\n', '-': 'qubes.Foo * a b\rallow\nbad\r\n' });
   t.equal(r.out, 'f:2: error: wrong number of fields\n');
@@ -331,10 +331,10 @@ t.test('fmt: the command', async (t) => {
   const withDir: FmtEnv & { written: Record<string, string> } = { ...empty, fs: memoryFileSource({}, ['/emptydir']) };
   r = await go({ paths: ['/emptydir'] }, withDir);
   t.equal(r.status, 0, 'a directory without policy files is fine');
-  const unreadable: FileSource = { ...memoryFileSource(files), read: () => { throw new FileSourceError('cannot read /p/10-ok.policy: EACCES', 'io'); } };
+  const unreadable: FileSource = { ...memoryFileSource(files), read: () => { throw new FileSourceError('/p/10-ok.policy', 'permission denied', 'io'); } };
   r = await go({ paths: ['/p/10-ok.policy'] }, { ...fmtEnv(files), fs: unreadable });
   t.equal(r.status, 1);
-  t.equal(r.err, 'qrexec-policy fmt: cannot read /p/10-ok.policy: EACCES\n');
+  t.equal(r.err, 'qrexec-policy fmt: /p/10-ok.policy: permission denied\n');
 
   // in place on a real file, keeping its mode
   const dir = t.testdir({ '50-a.policy': messy });
@@ -353,22 +353,22 @@ t.test('fmt: the command', async (t) => {
   fs.rmSync(path.join(dir, '60-link.policy'));
   fs.rmSync(path.join(dir, 'real'));
   // a file that cannot be replaced: one line naming it, the others still done, nothing left behind
-  t.throws(() => writeAtomically(path.join(dir, 'nosuch/50-b.policy'), ok), { name: 'Error', message: /^cannot write .*nosuch\/50-b\.policy: ENOENT$/ });
+  t.throws(() => writeAtomically(path.join(dir, 'nosuch/50-b.policy'), ok), { name: 'Error', message: /^cannot write .*nosuch\/50-b\.policy: does not exist$/ });
   const failing = { ...fmtEnv(files), write: (f: string) => writeAtomically(path.join(dir, 'nosuch', path.basename(f)), ok) };
   r = await go({ paths: ['/p'] }, failing);
   t.equal(r.status, 1);
-  t.match(r.err, /^qrexec-policy fmt: cannot write .*nosuch\/.*: ENOENT\n/);
+  t.match(r.err, /^qrexec-policy fmt: cannot write .*nosuch\/.*: does not exist\n/);
   t.same(fs.readdirSync(dir), ['50-a.policy']);
   // renaming over a directory fails after the temporary file was written: it is removed
   fs.mkdirSync(path.join(dir, '70-dir.policy'));
-  t.throws(() => writeAtomically(path.join(dir, '70-dir.policy'), ok), { message: /^cannot write .*70-dir\.policy: E[A-Z]+$/ });
+  t.throws(() => writeAtomically(path.join(dir, '70-dir.policy'), ok), { message: /^cannot write .*70-dir\.policy: is a directory$/ });
   t.same(fs.readdirSync(dir).sort(), ['50-a.policy', '70-dir.policy'], 'no temporary file is left');
   fs.rmdirSync(path.join(dir, '70-dir.policy'));
   // a directory that cannot be listed is named, not a crash
-  const unlistable: FileSource = { ...memoryFileSource(files), list: (d) => { throw new FileSourceError(`cannot list ${d}: EACCES`, 'io'); } };
+  const unlistable: FileSource = { ...memoryFileSource(files), list: (d) => { throw new FileSourceError(d, 'permission denied', 'io'); } };
   r = await go({ paths: ['/p'] }, { ...fmtEnv(files), fs: unlistable });
   t.equal(r.status, 2);
-  t.equal(r.err, 'qrexec-policy fmt: cannot list /p: EACCES\n');
+  t.equal(r.err, 'qrexec-policy fmt: /p: permission denied\n');
   // through the umbrella, on the real file system
   fs.writeFileSync(file, messy);
   const c = captureIo();
@@ -483,7 +483,7 @@ const EX = { path: [EXAMPLES], legacyPath: path.join(EXAMPLES, 'legacy'), system
 
 t.test('test: the example cases pass and reach every rule of policy.d-examples', async (t) => {
   const c = captureIo();
-  const status = await runTest({ ...TEST_ARGS, ...EX, cases: [path.join(EXAMPLES, 'tests')], coverage: true }, c.io, nodeFileSource, ROOT);
+  const status = await runTest({ ...TEST_ARGS, ...EX, cases: [path.join(EXAMPLES, 'tests')], coverage: true }, c.io, nodeFileSource);
   t.equal(c.err, '');
   t.equal(status, 0);
   t.match(c.out, /^(\d+) passed, 0 failed\ncoverage: (\d+) of \2 rules decided a case\n$/);
@@ -506,28 +506,29 @@ t.test('test: failures, coverage, usage problems', async (t) => {
   const args = { ...TEST_ARGS, path: [path.join(dir, 'policy.d')], legacyPath: path.join(dir, 'legacy'), systemInfo: path.join(dir, 'si.json') };
   const go = async (a: Partial<TestArgs>, env: NodeJS.ProcessEnv = {}) => {
     const c = captureIo(env);
-    const status = await runTest({ ...args, ...a }, c.io, nodeFileSource, dir);
+    const status = await runTest({ ...args, ...a }, c.io, nodeFileSource);
     return { status, out: c.out, err: c.err };
   };
   let r = await go({ cases: [path.join(dir, 'cases.d')], coverage: true, verbose: true });
   t.equal(r.status, 1);
+  // in file order, a malformed line among the others; every path as given (here: absolute)
   t.equal(
     r.out,
     [
-      'FAIL cases.d/a.cases:4: bad test case: expected SOURCE TARGET SERVICE[+ARG] before ->, got 2 words',
-      'ok   cases.d/a.cases:1: work vault qubes.A -> allow vault',
-      'FAIL cases.d/a.cases:2: work vault qubes.A',
+      `ok   ${dir}/cases.d/a.cases:1: work vault qubes.A -> allow vault`,
+      `FAIL ${dir}/cases.d/a.cases:2: work vault qubes.A`,
       '  expected: deny',
       '  actual:   allow vault',
-      '  rule:     policy.d/50-a.policy:1: qubes.A * work vault allow',
-      'FAIL cases.d/a.cases:3: work vault qubes.B',
+      `  rule:     ${dir}/policy.d/50-a.policy:1: qubes.A * work vault allow`,
+      `FAIL ${dir}/cases.d/a.cases:3: work vault qubes.B`,
       '  expected: allow',
-      '  actual:   deny (denied by policy ' + path.join(dir, 'policy.d/50-a.policy') + ':2)',
-      '  rule:     policy.d/50-a.policy:2: qubes.B * work vault deny',
-      'ok   cases.d/b.json: case 1: work vault qubes.Zzz -> deny',
+      `  actual:   deny (denied by policy ${dir}/policy.d/50-a.policy:2)`,
+      `  rule:     ${dir}/policy.d/50-a.policy:2: qubes.B * work vault deny`,
+      `FAIL ${dir}/cases.d/a.cases:4: bad test case: expected SOURCE TARGET SERVICE[+ARG] before ->, got 2 words`,
+      `ok   ${dir}/cases.d/b.json: case 1: work vault qubes.Zzz -> deny`,
       '2 passed, 3 failed',
       'coverage: 2 of 3 rules decided a case',
-      '  not reached: legacy/qubes.L:1: work vault allow',
+      `  not reached: ${dir}/legacy/qubes.L:1: work vault allow`,
       '',
     ].join('\n'),
   );
@@ -542,22 +543,26 @@ t.test('test: failures, coverage, usage problems', async (t) => {
   t.equal(r.err, 'qrexec-policy test: --coverage needs the policy.d rules (not --legacy)\n');
   r = await go({ cases: [path.join(dir, 'none')] });
   t.equal(r.status, 2);
-  t.equal(r.err, `qrexec-policy test: no test cases in ${path.join(dir, 'none')}\n`);
+  t.equal(r.err, `qrexec-policy test: ${path.join(dir, 'none')}: does not exist\n`, 'a missing cases file says so');
+  r = await go({ cases: [path.join(dir, 'cases.d/*.nothing')] });
+  t.same([r.status, r.err], [2, `qrexec-policy test: no test cases in ${path.join(dir, 'cases.d/*.nothing')}\n`], 'a glob that matches nothing');
   r = await go({ cases: [path.join(dir, 'cases.d')], systemInfo: path.join(dir, 'nope.json') });
-  t.equal(r.status, 2);
-  t.match(r.err, /^qrexec-policy test: cannot read system info/);
+  t.equal(r.status, 4, 'could not decide');
+  t.equal(r.err, `qrexec-policy test: could not decide: cannot read system info ${path.join(dir, 'nope.json')}: does not exist\n`);
+  r = await go({ cases: [path.join(dir, 'cases.d')], path: [path.join(dir, 'nowhere')] });
+  t.same([r.status, r.err], [4, `qrexec-policy test: could not decide: ${path.join(dir, 'nowhere')}: cannot read the policy directory: does not exist\n`]);
   r = await go({ cases: [path.join(dir, 'cases.d')], path: [path.join(dir, 'bad.d')] });
   t.equal(r.status, 1);
   t.equal(r.err, `qrexec-policy test: policy failed to load: ${path.join(dir, 'bad.d/50-a.policy')}:1: wrong number of fields\n`);
   t.equal(r.out, '');
-  const unreadable: FileSource = { ...nodeFileSource, read: () => { throw new FileSourceError('cannot read x: EACCES', 'io'); } };
+  const unreadable: FileSource = { ...nodeFileSource, read: () => { throw new FileSourceError('x', 'permission denied', 'io'); } };
   const c = captureIo();
-  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d/b.json')] }, c.io, unreadable, dir), 2);
-  t.equal(c.err, 'qrexec-policy test: cannot read x: EACCES\n');
-  const unlistable: FileSource = { ...nodeFileSource, list: (d) => { throw new FileSourceError(`cannot list ${d}: EACCES`, 'io'); } };
+  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d/b.json')] }, c.io, unreadable), 2);
+  t.equal(c.err, 'qrexec-policy test: x: permission denied\n');
+  const unlistable: FileSource = { ...nodeFileSource, list: (d) => { throw new FileSourceError(d, 'permission denied', 'io'); } };
   const l = captureIo();
-  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d')] }, l.io, unlistable, dir), 2);
-  t.equal(l.err, `qrexec-policy test: cannot list ${path.join(dir, 'cases.d')}: EACCES\n`);
+  t.equal(await runTest({ ...args, cases: [path.join(dir, 'cases.d')] }, l.io, unlistable), 2);
+  t.equal(l.err, `qrexec-policy test: ${path.join(dir, 'cases.d')}: permission denied\n`);
   // through the umbrella
   const u = captureIo();
   const status = await umbrellaMain(['test', '--path', EXAMPLES, '--legacy-path', EX.legacyPath, '--system-info', EX.systemInfo, path.join(EXAMPLES, 'tests/examples.cases')], u.io);

@@ -8,13 +8,14 @@
  * Real processes (the bundle) are in process.test.ts.
  */
 import t from 'tap';
+import { matchGolden } from '../helpers/golden.js';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
-import { runBatch } from '../../src/cli/eval-cmd.js';
-import type { ListIo } from '../../src/list/run.js';
+import { runBatch } from '../../src/eval/batch.js';
+import type { ListIo } from '../../src/list/cli.js';
 import type { RowJson } from '../../src/list/json.js';
 import { ANY_OTHER_SERVICE, legacyMentions, serviceEntries, targetsOf } from '../../src/list/axes.js';
 import { globFilter, parseActions } from '../../src/list/select.js';
@@ -62,11 +63,16 @@ interface ListRun {
   err: string;
 }
 
-async function listCli(args: string[], opts: { env?: NodeJS.ProcessEnv; isTTY?: boolean; stream?: Watched } = {}): Promise<ListRun> {
+/**
+ * `qrexec-policy list ARGS`. Most tests look at every row: `--action all` is
+ * added unless the test gives --action or asks for list's own default.
+ */
+async function listCli(args: string[], opts: { env?: NodeJS.ProcessEnv; isTTY?: boolean; stream?: Watched; defaultActions?: boolean } = {}): Promise<ListRun> {
   const c = captureIo(opts.env ?? {});
   const io: ListIo = { ...c.io, stream: opts.stream ?? quietStream() };
   if (opts.isTTY !== undefined) io.isTTY = opts.isTTY;
-  const status = await umbrellaMain(['list', ...args], io);
+  const every = opts.defaultActions || args.includes('--action') ? [] : ['--action', 'all'];
+  const status = await umbrellaMain(['list', ...every, ...args], io);
   return { status, out: c.out, err: c.err };
 }
 
@@ -206,6 +212,25 @@ t.test('no match: an empty result and exit 0 (text says so on stderr, JSON is an
   }
 });
 
+t.test('without --action: the calls that may happen (allow and ask), the question --source and --target ask', async (t) => {
+  const all = await listJson([...std, '--source', 'work']);
+  const r = await listCli([...std, '--source', 'work', '--format', 'json'], { defaultActions: true });
+  const rows = jsonRows(r.out);
+  t.ok(rows.length > 0);
+  t.same(rows, all.filter((row) => row.decision.result !== 'deny'), 'exactly the allow and ask rows, in order');
+  t.ok(all.some((row) => row.decision.result === 'deny'), 'there were denials to leave out');
+});
+
+t.test('--target: a row whose call target= sends elsewhere is marked', async (t) => {
+  const dir2 = t.testdir({ 'p.d': { '30-r.policy': 'svc * work vault allow target=personal\nsvc * work personal ask target=dom0\nsvc * work sys-relay allow\n' } });
+  const r = await listCli(['--path', path.join(dir2, 'p.d'), '--system-info', p.si, '--source', 'work', '--service', 'svc', '--color=false'], { defaultActions: true });
+  t.equal(r.status, 0);
+  t.match(r.out, /^ {4}vault +allow +\S+:1 +to personal \(redirected by target=: never reaches vault\)$/m);
+  t.match(r.out, /^ {4}personal +ask +\S+:2 +choose from dom0 \(redirected by target=: never reaches personal\)$/m);
+  t.match(r.out, /^ {4}sys-relay +allow +\S+:3 +to sys-relay$/m, 'a call that goes where it was sent is not marked');
+  t.notMatch(r.out, /^ {4}dom0 +ask.*redirected/m, 'the target= itself is not elsewhere');
+});
+
 t.test('--action: every filter keeps exactly the rows with those results', async (t) => {
   const all = await listJson(std);
   const count = (a: string) => all.filter((r) => a.split(',').includes(r.decision.result)).length;
@@ -221,20 +246,22 @@ t.test('--action: every filter keeps exactly the rows with those results', async
 
 t.test('bad option values: one line, exit 2', async (t) => {
   for (const [args, msg] of [
-    [['--action', 'permit'], 'qrexec-policy list: invalid --action value "permit" (allow, ask, deny)\n'],
-    [['--action', 'allow,'], 'qrexec-policy list: invalid --action value "" (allow, ask, deny)\n'],
-    [['--source', 'x'.repeat(70000)], `qrexec-policy list: invalid --source glob "${'x'.repeat(40)}...": pattern is too long\n`],
-    [['--target', 'y'.repeat(70000)], `qrexec-policy list: invalid --target glob "${'y'.repeat(40)}...": pattern is too long\n`],
+    [['--action', 'permit'], 'qrexec-policy list: invalid --action value "permit" (allow, ask, deny or all)\nRun \'qrexec-policy list --help\' for usage.\n'],
+    [['--action', 'allow,'], 'qrexec-policy list: invalid --action value "" (allow, ask, deny or all)\nRun \'qrexec-policy list --help\' for usage.\n'],
+    [['--source', 'x'.repeat(70000)], `qrexec-policy list: invalid --source glob "${'x'.repeat(40)}...": pattern is too long\nRun 'qrexec-policy list --help' for usage.\n`],
+    [['--target', 'y'.repeat(70000)], `qrexec-policy list: invalid --target glob "${'y'.repeat(40)}...": pattern is too long\nRun 'qrexec-policy list --help' for usage.\n`],
   ] as const) {
     const r = await listCli([...std, ...args]);
     t.equal(r.status, 2, args[0]);
     t.equal(r.err, msg);
     t.equal(r.out, '');
   }
-  t.throws(() => globFilter('--service', ['z'.repeat(70000)]), { name: 'ListUsageError' });
+  t.throws(() => globFilter('--service', ['z'.repeat(70000)]), { name: 'UsageError' });
   t.throws(() => globFilter('--service', ['z'.repeat(30), 'z'.repeat(65537)]), { message: /pattern is too long/ });
-  t.equal(parseActions(undefined), null);
-  t.equal(parseActions([]), null);
+  t.same([...parseActions(undefined)!], ['allow', 'ask'], 'by default the calls that may happen');
+  t.same([...parseActions([])!], ['allow', 'ask']);
+  t.equal(parseActions(['all']), null);
+  t.equal(parseActions(['deny,all']), null, 'all wins');
   t.ok(globFilter('--source', undefined)('anything'));
   t.ok(globFilter('--source', ['.*'])('.hidden'), 'a leading dot is an ordinary character');
   // yargs checks --format
@@ -243,7 +270,7 @@ t.test('bad option values: one line, exit 2', async (t) => {
   t.match(r.err, /Invalid values:[\s\S]*format/);
   const u = await listCli([...std, 'stray']);
   t.equal(u.status, 2);
-  t.match(u.err, /Unknown argument: stray/);
+  t.equal(u.err, `qrexec-policy list: unexpected argument "stray"\nRun 'qrexec-policy list --help' for usage.\n`);
 });
 
 // ------------------------------------------------------------------ shadowing
@@ -362,7 +389,7 @@ t.test('colour: only on a terminal, never with --no-color or NO_COLOR', async (t
   t.match((await listCli(args, { isTTY: true, env: { NO_COLOR: '' } })).out, /\x1b\[/);
   // without being told, the process's own stdout decides (a pipe under tap)
   const c = captureIo({});
-  await umbrellaMain(['list', ...args], { ...c.io, stream: quietStream() } as ListIo);
+  await umbrellaMain(['list', '--action', 'all', ...args], { ...c.io, stream: quietStream() } as ListIo);
   t.equal(c.out, process.stdout.isTTY ? r.out : plain.out);
   // JSON is never coloured
   const j = await listCli([...args, '--format', 'json'], { isTTY: true });
@@ -418,19 +445,19 @@ t.test('--legacy: the R4.0 files are what the policy mentions', async (t) => {
   t.match(rows[1]!.decision, { reason: 'policy not found for qubes.Bar+' });
 });
 
-t.test('fail closed: an unusable policy or system info lists nothing, one line, exit 1', async (t) => {
-  const cases: Array<[string[], RegExp]> = [
-    [['--path', p.bad, '--system-info', p.si], /^qrexec-policy list: policy failed to load: .*20-bad\.policy:2: /],
-    [['--path', p.policy, '--system-info', p.siNotJson], /^qrexec-policy list: system info .*si-notjson\.json: not valid JSON/],
-    [['--path', p.policy, '--system-info', p.missing], /^qrexec-policy list: cannot read system info .*no-such-file\.json/],
-    [['--path', path.join(dir, 'nowhere'), '--system-info', p.si], /^qrexec-policy list: policy failed to load: .*nowhere/],
-    [['--legacy', '--legacy-path', path.join(dir, 'nowhere'), '--system-info', p.si], /^qrexec-policy list: cannot read legacy policy directory .*nowhere/],
-    [['--legacy', '--legacy-path', path.join(dir, 'legacy-bad'), '--system-info', p.si], /^qrexec-policy list: policy failed to load: .*qubes\.Bad:2: /],
+t.test('fail closed: an unusable policy or system info lists nothing, one line; exit 1 (does not load) or 4 (could not decide)', async (t) => {
+  const cases: Array<[string[], number, RegExp]> = [
+    [['--path', p.bad, '--system-info', p.si], 1, /^qrexec-policy list: policy failed to load: .*20-bad\.policy:2: /],
+    [['--path', p.policy, '--system-info', p.siNotJson], 4, /^qrexec-policy list: could not decide: system info .*si-notjson\.json: not valid JSON/],
+    [['--path', p.policy, '--system-info', p.missing], 4, /^qrexec-policy list: could not decide: cannot read system info .*no-such-file\.json: does not exist/],
+    [['--path', path.join(dir, 'nowhere'), '--system-info', p.si], 4, /^qrexec-policy list: could not decide: .*nowhere: cannot read the policy directory: does not exist/],
+    [['--legacy', '--legacy-path', path.join(dir, 'nowhere'), '--system-info', p.si], 4, /^qrexec-policy list: could not decide: .*nowhere: the legacy policy directory does not exist/],
+    [['--legacy', '--legacy-path', path.join(dir, 'legacy-bad'), '--system-info', p.si], 1, /^qrexec-policy list: policy failed to load: .*qubes\.Bad:2: /],
   ];
-  for (const [args, re] of cases) {
+  for (const [args, status, re] of cases) {
     for (const format of ['text', 'json']) {
       const r = await listCli([...args, '--format', format]);
-      t.equal(r.status, 1, `${args.join(' ')} ${format}`);
+      t.equal(r.status, status, `${args.join(' ')} ${format}`);
       t.equal(r.out, '');
       t.match(r.err, re);
       t.equal(r.err.split('\n').length, 2, 'one line');
@@ -444,8 +471,8 @@ t.test('fail closed: an unusable policy or system info lists nothing, one line, 
   const d = await listCli(['--legacy', '--system-info', p.si, '--format', 'json']);
   if (fs.existsSync('/etc/qubes-rpc/policy')) t.equal(d.status, 0, 'a Qubes dom0: its R4.0 directory');
   else {
-    t.same([d.status, d.out], [1, '']);
-    t.match(d.err, /^qrexec-policy list: cannot read legacy policy directory \/etc\/qubes-rpc\/policy: .*ENOENT\n$/);
+    t.same([d.status, d.out], [4, '']);
+    t.equal(d.err, 'qrexec-policy list: could not decide: /etc/qubes-rpc/policy: the legacy policy directory does not exist\n');
   }
   // system info from the environment, as every command
   const e = await listCli(['--path', p.policy, '--source', 'work', '--target', 'vault', '--service', 'qubes.Gpg', '--format', 'json'], { env: { QREXEC_POLICY_SYSTEM_INFO: p.si } });
@@ -538,8 +565,7 @@ t.test('policy.d-examples: JSON golden output, and every row is what eval answer
   t.equal(r.err, '');
   // paths relative to the repository, so the golden file holds wherever it is checked out
   const out = r.out.split(ROOT + '/').join('');
-  if (process.env['TAP_SNAPSHOT'] === '1') fs.writeFileSync(GOLDEN, out);
-  t.equal(out, fs.readFileSync(GOLDEN, 'utf8'), 'matches test/list/examples.golden.json (regenerate: TAP_SNAPSHOT=1)');
+  matchGolden(t, GOLDEN, out);
   t.match(out, /^\{"version":1,"rows":\[\n\{.*\},\n/);
   t.ok(out.endsWith('}\n]}\n'));
 

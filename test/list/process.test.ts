@@ -13,7 +13,7 @@ import { BIN, run } from '../cli/fixtures/cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const EX = path.join(ROOT, 'policy.d-examples');
-const EX_ARGS = ['list', '--path', EX, '--legacy-path', path.join(EX, 'legacy'), '--system-info', path.join(EX, 'system-info.json')];
+const EX_ARGS = ['list', '--action', 'all', '--path', EX, '--legacy-path', path.join(EX, 'legacy'), '--system-info', path.join(EX, 'system-info.json')];
 
 if (!fs.existsSync(BIN.policy)) {
   t.fail('dist/bin is missing: run `npm run build` (npm test does it first)');

@@ -173,7 +173,7 @@ t.test('policy directories', async (t) => {
 
     // any other missing directory is an error and loads nothing
     const r2 = load({}, ['/nope', D], fs);
-    t.same(errs(r2), [['policy-dir', '/nope', null, 'cannot read policy directory /nope: cannot list /nope: ENOENT']]);
+    t.same(errs(r2), [['policy-dir', '/nope', null, 'cannot read the policy directory: does not exist']]);
     t.same(r2.rules, [], 'nothing loaded');
     const r3 = load({}, [D, '/etc/qubes/policy.d.missing'], fs);
     t.same(r3.errors.map((e) => e.id), ['policy-dir']);
@@ -203,14 +203,14 @@ t.test('policy directories', async (t) => {
       list(dir) {
         if (dir === opts.list) {
           if (opts.plain) throw new Error('not a FileSourceError');
-          throw new FileSourceError(`cannot list ${dir}: EACCES`, 'io');
+          throw new FileSourceError(dir, 'permission denied', 'io');
         }
         return inner.list(dir);
       },
       read(file) {
         if (file === opts.read) {
           if (opts.plain) throw new Error('not a FileSourceError');
-          throw new FileSourceError(`cannot read ${file}: EACCES`, 'io');
+          throw new FileSourceError(file, 'permission denied', 'io');
         }
         return inner.read(file);
       },
@@ -225,14 +225,20 @@ t.test('policy directories', async (t) => {
     });
     const r = load({}, DEFAULT_POLICY_PATHS, failing(base, { list: '/run/qubes/policy.d' }));
     t.same(errs(r), [
-      ['policy-dir', '/run/qubes/policy.d', null, 'cannot read policy directory /run/qubes/policy.d: cannot list /run/qubes/policy.d: EACCES'],
+      ['policy-dir', '/run/qubes/policy.d', null, 'cannot read the policy directory: permission denied'],
     ], 'an unreadable runtime directory is an error, not skipped');
     t.same(r.rules, []);
 
     const r2 = load({}, DEFAULT_POLICY_PATHS, failing(base, { read: `${D}/20-b.policy` }));
-    t.same(errs(r2), [['file-read', `${D}/20-b.policy`, null, `cannot read ${D}/20-b.policy: EACCES`]]);
+    t.same(errs(r2), [['file-read', `${D}/20-b.policy`, null, 'permission denied']]);
+    t.equal(r2.errors[0]!.describe(), `${D}/20-b.policy: permission denied`, 'the file named once');
     t.same(r2.rules.map((x) => x.file), ['/run/qubes/policy.d/10-a.policy', `${D}/30-c.policy`], 'other files still load');
     t.same(r2.files, ['/run/qubes/policy.d/10-a.policy', `${D}/30-c.policy`], 'unread files are not listed');
+
+    // an included directory that cannot be listed: named at the directive
+    const inc = memoryFileSource({ [`${D}/10-a.policy`]: '!include-dir sub\n', [`${D}/sub/x.policy`]: RULE });
+    const r3 = load({}, [D], failing(inc, { list: `${D}/sub` }));
+    t.same(errs(r3), [['policy-dir', `${D}/10-a.policy`, 1, `cannot read policy directory ${D}/sub: permission denied`]]);
 
     // anything that is not a FileSourceError is a bug and is not disguised as a policy error
     t.throws(() => load({}, [D], failing(base, { list: D, plain: true })), { message: 'not a FileSourceError' });
@@ -791,7 +797,7 @@ t.test('!compat-4.0 and --legacy', async (t) => {
     const missing = load({ '35-compat.policy': 'svc * @anyvm before allow\n  !compat-4.0\nsvc * @anyvm after allow' });
     t.same(
       missing.errors.map((e) => [e.id, e.file, e.line, e.column, e.message]),
-      [['legacy-dir', `${D}/35-compat.policy`, 2, 3, `cannot read legacy policy directory ${L}: cannot list ${L}: ENOENT`]],
+      [['legacy-dir', `${D}/35-compat.policy`, 2, 3, `cannot read legacy policy directory ${L}: does not exist`]],
     );
     t.same(missing.rules.map((x) => x.line), [1, 3]);
 
@@ -907,7 +913,7 @@ t.test('!compat-4.0 and --legacy', async (t) => {
       ['b', null, `${L}/b`],
     ]);
     t.same(r.skipped, [`ignoring ${L}/d (not a file)`]);
-    t.same(listLegacyDir(fs, '/nope'), { error: 'cannot read legacy policy directory /nope: cannot list /nope: ENOENT' });
+    t.same(listLegacyDir(fs, '/nope'), { error: 'cannot read legacy policy directory /nope: does not exist' });
     // a non-FileSourceError is a bug and propagates
     const broken = { ...fs, list: () => { throw new RangeError('bug'); } };
     t.throws(() => listLegacyDir(broken, L), RangeError);
@@ -957,7 +963,7 @@ t.test('!compat-4.0 and --legacy', async (t) => {
     const noDir = loadLegacyService('qubes.Filecopy', '+', { legacyPath: '/nope', fs });
     t.same(noDir.rules, null);
     t.same(noDir.errors.map((e) => [e.id, e.file, e.line, e.message]), [
-      ['legacy-dir', '/nope', null, 'legacy policy directory /nope does not exist'],
+      ['legacy-dir', '/nope', null, 'the legacy policy directory does not exist'],
     ]);
 
     // default legacy path

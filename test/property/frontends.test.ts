@@ -8,7 +8,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readSystemInfoFile } from '../../src/cli/sources.js';
+import { readSystemInfoFile } from '../../src/io/sources.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
 import { Received } from '../../src/daemon/bytes.js';
 import { scanRequest } from '../../src/daemon/protocol.js';

@@ -6,7 +6,8 @@ import { type AllowDecision } from '../../src/policy/decision.js';
 import { evaluate } from '../../src/policy/evaluate.js';
 import { parseRequest, type RequestInput } from '../../src/policy/request.js';
 import { allowBlock, resultBlock } from '../../src/render/block.js';
-import { explain, mismatchReason, ruleDisplay, ruleLocation } from '../../src/render/explain.js';
+import { explain, mismatchReason } from '../../src/render/explain.js';
+import { asGiven, ruleDisplay, ruleLocation } from '../../src/render/text.js';
 import { decisionJsonLine, decisionToJson } from '../../src/render/json.js';
 import { decide, makeSystem, uuidOf, LEGACY_DIR, memPolicy, POLICY_DIR, memLegacy } from '../helpers/policy.js';
 
@@ -133,7 +134,6 @@ t.test('result block (SPEC §3.3, §3.4)', async (t) => {
     t.match(allowBlock(d), /^user=alice\n/);
     t.match(allowBlock({ ...d, user: '' } as AllowDecision), /^user=DEFAULT\n/);
     t.match(allowBlock({ ...d, user: null } as AllowDecision), /^user=DEFAULT\n/);
-    t.equal(resultBlock(d), allowBlock(d));
   });
 });
 
@@ -255,7 +255,6 @@ t.test('eval --json object (SPEC §3.3)', async (t) => {
     const d = decide('svc * @anyvm @anyvm ask\n', 'work', '', 'svc', { si });
     const line = decisionJsonLine(d);
     t.notMatch(line, /\n/);
-    t.same(JSON.parse(line), decisionToJson(d));
     t.match(line, /^\{"result":"ask","service":"svc","argument":"\+","source":"work","requested_target":"@default","target":null,"targets":\[/);
   });
 });
@@ -484,4 +483,19 @@ t.test('explain: display details', async (t) => {
   t.ok(text.includes('  - @adminvm, + dom0    (@adminvm is offered as dom0)\n'));
   t.ok(text.includes('decision: ask, offering dom0\n'));
   t.equal(ruleDisplay(p.rules[0]!), 'svc * personal @anyvm allow');
+});
+
+t.test('asGiven: paths under a given directory shown by the name it was given', async (t) => {
+  const show = asGiven([
+    ['policy.d', '/home/u/policy.d'],
+    ['inner', '/home/u/policy.d/inner'],
+    ['/', '/'],
+  ]);
+  t.equal(show('/home/u/policy.d/include/x'), 'policy.d/include/x');
+  t.equal(show('/home/u/policy.d'), 'policy.d', 'the directory itself');
+  t.equal(show('/home/u/policy.d/inner/y'), 'inner/y', 'the deepest directory given names it');
+  t.equal(show('/home/u/policy.dx/z'), '/home/u/policy.dx/z', 'a name that only begins alike');
+  t.equal(show('/etc/z'), '/etc/z', 'under /, as it is');
+  t.equal(show('relative/z'), 'relative/z');
+  t.equal(asGiven([])('/a'), '/a');
 });

@@ -13,7 +13,7 @@ export const command: SubCommand = {
       .option('force', { type: 'boolean', describe: 'replace an existing output file' })
       .epilog('exit status: 0 converted (rules that cannot apply are reported), 1 the R4.0 policy does not load or the file cannot be written, 2 usage error'),
   handler: async (a, io) => {
-    const { runConvert } = await import('../../convert/main.js');
+    const { runConvert } = await import('../../convert/cli.js');
     return runConvert(
       {
         legacyPath: a['legacyPath'] as string | undefined,

@@ -5,10 +5,10 @@
  */
 import type { Argv } from 'yargs';
 import type { SubCommand } from '../command.js';
-import { defaultIo, type Io } from '../eval-cmd.js';
+import { defaultIo, type Io } from '../../io/io.js';
 import { VERSION } from '../../version.js';
-import { expected } from '../../errors.js';
 import { rejectRepeatedOptions } from '../options.js';
+import { parseCommandLine } from '../parse.js';
 
 const DESCRIBE = 'serve policy decisions on a unix socket (the qrexec-daemon policy socket)';
 
@@ -48,7 +48,7 @@ export function daemonOptions<T>(y: Argv<T>) {
 
 
 async function runFromArgs(a: Record<string, unknown>, io: Io): Promise<number> {
-  const { daemonCommand } = await import('../../daemon/command.js');
+  const { daemonCommand } = await import('../../daemon/cli.js');
   return daemonCommand(a, io);
 }
 
@@ -59,36 +59,21 @@ export const command: SubCommand = {
   handler: runFromArgs,
 };
 
-/** A usage problem found by yargs; stops it before the handler runs. */
-class UsageError extends Error {}
-
 /** The drop-in `qrexec-policy-daemon`: the same options, with its own usage line. */
 export async function daemonCli(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   const yargs = (await import('yargs')).default;
   let status = 0;
-  try {
-    await yargs([...argv])
-      .scriptName('qrexec-policy-daemon')
-      .usage(`usage: $0 [options]\n\n${DESCRIBE}`)
-      .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': false })
-      .command('$0', DESCRIBE, (y) => daemonOptions(y), async (a) => {
-        status = await runFromArgs(a as Record<string, unknown>, io);
-      })
-      .strict()
-      .version(VERSION)
-      .help()
-      .alias('h', 'help')
-      .fail((msg, err) => {
-        // a message means a usage problem; an error without one comes from the handler
-        if (msg === null || msg === undefined) throw err;
-        throw new UsageError(msg);
-      })
-      .exitProcess(false)
-      .parseAsync();
-  } catch (err) {
-    expected(err, UsageError);
-    io.err(`qrexec-policy-daemon: ${err.message}\n\nRun 'qrexec-policy-daemon --help' for usage.\n`);
-    return 2;
-  }
+  const parser = yargs([...argv])
+    .scriptName('qrexec-policy-daemon')
+    .usage(`usage: $0 [options]\n\n${DESCRIBE}`)
+    .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': false })
+    .command('$0', DESCRIBE, (y) => daemonOptions(y), async (a) => {
+      status = await runFromArgs(a as Record<string, unknown>, io);
+    })
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('h', 'help');
+  if ((await parseCommandLine(parser, 'qrexec-policy-daemon', argv, io)) === null) return 2;
   return status;
 }

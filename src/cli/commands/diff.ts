@@ -28,7 +28,7 @@ export const command: SubCommand = {
       .example('$0 diff --fail-on new-allow --format json main/policy.d pr/policy.d', 'CI gate: no new access')
       .epilog('exit status: 0 no decision changed, 1 some did (see --fail-on), 2 a tree or the system info cannot be used, or a usage error'),
   handler: async (a, io) => {
-    const { runDiff } = await import('../../diff/run.js');
+    const { runDiff } = await import('../../diff/cli.js');
     return runDiff(
       {
         old: a['old'] as string,

@@ -6,7 +6,7 @@ export const command: SubCommand = {
   describe: 'align and normalise policy files',
   builder: (y) =>
     y
-      .positional('paths', { type: 'string', array: true, describe: 'policy files, directories (their *.policy files), globs, or - for stdin' })
+      .positional('paths', { type: 'string', array: true, default: undefined, describe: 'policy files, directories (their *.policy files), globs, or - for standard input' })
       .option('check', { type: 'boolean', default: false, describe: 'change nothing; print a diff and exit 1 if a file is not formatted' })
       .option('include-service', {
         type: 'boolean',

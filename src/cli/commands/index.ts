@@ -1,5 +1,7 @@
-/** The umbrella's subcommands besides eval, explain and exec, in help order. */
+/** The umbrella's subcommands (besides `exec` and the R4.0 per-call form), in help order. */
 import type { SubCommand } from '../command.js';
+import { command as evalCommand } from './eval.js';
+import { command as explain } from './explain.js';
 import { command as list } from './list.js';
 import { command as lint } from './lint.js';
 import { command as test } from './test.js';
@@ -9,4 +11,8 @@ import { command as daemon } from './daemon.js';
 import { command as fmt } from './fmt.js';
 import { command as diff } from './diff.js';
 
-export const SUBCOMMANDS: readonly SubCommand[] = [list, lint, test, graph, convert, daemon, fmt, diff];
+/** The commands that decide one request; `exec` follows them in the help. */
+export const DECISION_COMMANDS: readonly SubCommand[] = [evalCommand, explain];
+
+/** The tools around the policy. */
+export const TOOL_COMMANDS: readonly SubCommand[] = [list, lint, test, graph, convert, daemon, fmt, diff];

@@ -11,7 +11,9 @@ export const command: SubCommand = {
       .positional('paths', {
         type: 'string',
         array: true,
-        describe: 'policy directories, files or globs (default: the policy directories)',
+        // (yargs would show [default: []])
+        default: undefined,
+        describe: 'policy directories, files or globs, or - for standard input (default: the policy directories)',
       })
       .option('path', {
         type: 'string',
@@ -36,7 +38,8 @@ export const command: SubCommand = {
     const { runLint } = await import('../../lint/cli.js');
     return runLint(
       {
-        paths: a['paths'] as string[],
+        // yargs gives [undefined] for no paths (the default is left unset so that help shows none)
+        paths: (a['paths'] as Array<string | undefined>).filter((p): p is string => p !== undefined),
         path: a['path'] as string[] | undefined,
         legacyPath: a['legacyPath'] as string | undefined,
         systemInfo: a['systemInfo'] as string | undefined,

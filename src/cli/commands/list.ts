@@ -21,7 +21,11 @@ export const command: SubCommand = {
         array: true,
         describe: "only SERVICE or SERVICE+ARG names matching this glob; '*' is any other service (repeatable)",
       })
-      .option('action', { type: 'string', array: true, describe: 'only these decisions: allow,ask,deny (comma-separated)' })
+      .option('action', {
+        type: 'string',
+        array: true,
+        describe: 'only these decisions: allow, ask, deny (comma-separated), or all; default allow,ask (the calls that may happen)',
+      })
       .option('format', { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'output format' })
       .option('explain', { type: 'boolean', describe: 'also show the rules passed over before the deciding one' })
       .option('color', {
@@ -30,11 +34,12 @@ export const command: SubCommand = {
         describe: 'colour on a terminal; --no-color (or NO_COLOR) turns it off',
       })
       .example('$0 list --source work', 'what may work call?')
-      .example("$0 list --target vault --action allow,ask", 'who may reach vault?')
+      .example('$0 list --target vault', 'who may reach vault? (a call redirected elsewhere by target= is marked)')
+      .example('$0 list --source work --action all', 'every decision for work, denials too')
       .example("$0 list --service 'qubes.Gpg*' --format json", 'every split-GPG decision as JSON')
-      .epilog('exit status: 0 (also when nothing matches), 1 policy or system info unusable, 2 usage error'),
+      .epilog('exit status: 0 (also when nothing matches), 1 the policy does not load, 2 usage error, 4 could not decide (no system info, or a policy directory that cannot be read)'),
   handler: async (a, io) => {
-    const { runList } = await import('../../list/run.js');
+    const { runList } = await import('../../list/cli.js');
     return runList(
       {
         ...sourceOptions(a),

@@ -1,4 +1,5 @@
 /** `qrexec-policy-restore`: put a backup's policy files back (a drop-in command of its own, src/bin/qrexec-policy-restore.ts). */
+import { UsageError } from '../../errors.js';
 import type { SubCommand } from '../command.js';
 
 export const command: SubCommand = {
@@ -15,11 +16,8 @@ export const command: SubCommand = {
       .epilog('A file is refused if the policy would not load with it; the others are still restored.\nexit status: 0 done, 1 some file refused, 2 usage error or unreadable directories'),
   handler: async (a, io) => {
     const words = (a['_'] as (string | number)[]).map(String);
-    if (words.length !== 1) {
-      io.err(`${String(a['$0'])}: give the backup directory: BACKUP_DIR\n\nRun '${String(a['$0'])} --help' for usage.\n`);
-      return 2;
-    }
-    const { runRestore } = await import('../../admin/restore.js');
+    if (words.length !== 1) throw new UsageError('give the backup directory: BACKUP_DIR');
+    const { runRestore } = await import('../../admin/restore-cli.js');
     return runRestore(
       {
         backup: words[0]!,

@@ -20,7 +20,7 @@ export const command: SubCommand = {
           'exit status: 0 saved, unchanged or quit, 1 not saved (refused or failed), 2 usage error',
       ),
   handler: async (a, io) => {
-    const { runEditor, terminalAsk } = await import('../../admin/editor.js');
+    const { runEditor, terminalAsk } = await import('../../admin/editor-cli.js');
     const words = (a['_'] as (string | number)[]).map(String);
     return runEditor(
       {

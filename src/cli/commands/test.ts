@@ -10,11 +10,13 @@ export const command: SubCommand = {
       .positional('cases', {
         type: 'string',
         array: true,
+        // (yargs would show [default: []])
+        default: undefined,
         describe: "case files (one 'SOURCE TARGET SERVICE[+ARG] -> allow [T] | deny | ask [T,...]' per line, or JSON), globs, or directories",
       })
       .option('coverage', { type: 'boolean', default: false, describe: 'list the rules that no case reached' })
       .option('verbose', { type: 'boolean', alias: 'v', default: false, describe: 'print passing cases too' })
-      .epilog('exit status: 0 every case passed, 1 a case failed (or the policy does not load), 2 usage error'),
+      .epilog('exit status: 0 every case passed, 1 a case failed (or the policy does not load), 2 usage error, 4 could not decide (no system info, or a policy directory that cannot be read)'),
   handler: async (a, io) => {
     const { runTest } = await import('../../policytest/cli.js');
     return runTest(

@@ -10,7 +10,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runBatch, runEval, type EvalArgs, type Io } from '../../../src/cli/eval-cmd.js';
+import { runEval, type EvalArgs } from '../../../src/eval/cli.js';
+import { runBatch } from '../../../src/eval/batch.js';
+import type { Io } from '../../../src/io/io.js';
 import { execMain } from '../../../src/cli/exec-main.js';
 import { daemonConfig } from '../../../src/daemon/config.js';
 import { serve } from '../../../src/daemon/serve.js';
@@ -173,7 +175,7 @@ export function expectedBlock(j: DecisionJson, domains: Record<string, DomainJso
     const relay = domains[q['relayvm'] as string]!;
     return [
       'user=DEFAULT', 'result=allow', `target=${q['relayvm']}`, `target_uuid=uuid:${relay['uuid']}`, ...tail,
-      `service=${q['transport_rpc']}+${name}+${j.service}${j.argument}`, ...policySource,
+      `service=${q['transport_rpc']}+${j.requested_target}+${j.service}${j.argument}`, ...policySource,
     ].join('\n');
   }
   return [`user=${user}`, 'result=allow', `target=${target}`, `target_uuid=uuid:${q['uuid']}`, ...tail, ...policySource].join('\n');

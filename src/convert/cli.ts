@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import { nodeFileSource } from '../parser/file-source.js';
 import { DEFAULT_LEGACY_PATH, isValidPolicyFileName, looksLikePolicyFile } from '../parser/loader.js';
 import { ruleWhere } from '../parser/rule.js';
-import type { Io } from '../cli/eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { loadLegacyDir } from './load.js';
 import { renderConverted } from './render.js';
 import { verifyConverted } from './verify.js';
+import { describeIo } from '../errors.js';
 
 export const DEFAULT_OUTPUT_NAME = '35-compat-converted.policy';
 
@@ -42,7 +43,7 @@ function writeAtomically(file: string, text: string, force: boolean): string | n
     } catch {
       // it was never created
     }
-    return `cannot write ${file}: ${(err as NodeJS.ErrnoException).code}`;
+    return `cannot write ${file}: ${describeIo(err)}`;
   }
 }
 

@@ -6,13 +6,14 @@
  * 2 a tree or the system info cannot be used, or a usage error.
  */
 import { expected } from '../errors.js';
-import { nodeFileSource } from '../parser/file-source.js';
+import { joinPath, nodeFileSource } from '../parser/file-source.js';
+import { asGiven, type ShowPath } from '../render/text.js';
 import { DEFAULT_LEGACY_PATH } from '../parser/loader.js';
 import { loadPolicySet, type Policy } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { BufferedOut, OutputClosed, streamSink } from '../list/output.js';
-import type { ListIo } from '../list/run.js';
-import { obtainSystemInfo, type SourceOptions } from '../cli/sources.js';
+import type { ListIo } from '../list/cli.js';
+import { obtainSystemInfo, type SourceOptions } from '../io/sources.js';
 import { diffPolicies, type DiffResult } from './compare.js';
 import { givesNewAccess } from './outcome.js';
 import { changeJson, diffTextLines } from './render.js';
@@ -63,7 +64,8 @@ export async function runDiff(args: DiffArgs, io: ListIo): Promise<number> {
   const sink = streamSink(io.stream ?? process.stdout, io.out);
   const out = new BufferedOut(sink);
   try {
-    await (args.format === 'json' ? writeJson(result, out) : writeText(result, out)).finally(sink.release);
+    const show = asGiven([args.old, args.new, legacyPath].map((d) => [joinPath(d, '.'), nodeFileSource.resolve(d)] as const));
+    await (args.format === 'json' ? writeJson(result, out) : writeText(result, out, show)).finally(sink.release);
   } catch (err) {
     // the reader left (`diff | head`): stop quietly; the report is incomplete, so not 0
     expected(err, OutputClosed);
@@ -81,9 +83,9 @@ async function writeJson(result: DiffResult, out: BufferedOut): Promise<void> {
   await out.flush();
 }
 
-async function writeText(result: DiffResult, out: BufferedOut): Promise<void> {
+async function writeText(result: DiffResult, out: BufferedOut, show: ShowPath): Promise<void> {
   if (result.changes.length === 0) out.write(`no decision changed (${result.requests} requests compared)\n`);
-  for (const line of diffTextLines(result.changes)) {
+  for (const line of diffTextLines(result.changes, { show })) {
     out.write(line + '\n');
     if (out.full) await out.flush();
   }

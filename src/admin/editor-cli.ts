@@ -18,9 +18,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Io } from '../cli/eval-cmd.js';
-import { obtainSystemInfo } from '../cli/sources.js';
-import { expected } from '../errors.js';
+import type { Io } from '../io/io.js';
+import { obtainSystemInfo } from '../io/sources.js';
+import { describeIo, expected } from '../errors.js';
 import { memoryFileSource, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import { DEFAULT_LEGACY_PATH, PolicyLoader, POLICY_SUFFIX, RUNTIME_POLICY_PATH } from '../parser/loader.js';
 import { Policy } from '../policy/policy.js';
@@ -31,7 +31,7 @@ import type { Diagnostic } from '../lint/rules.js';
 import { diffPolicies } from '../diff/compare.js';
 import { diffText } from '../diff/render.js';
 import { callProblem, chooseTransport, describeProblem, PolicyClient } from './client.js';
-import { adminContext, DEFAULT_POLICY_DIR } from './main.js';
+import { adminContext, DEFAULT_POLICY_DIR } from './call.js';
 import { displayName, INCLUDE_DIR, isValidName, type Area } from './names.js';
 import { overlayFileSource } from './overlay.js';
 import { decodePolicyText } from './validate.js';
@@ -213,7 +213,7 @@ export async function runEditor(args: EditorArgs, io: EditorIo): Promise<number>
   const editor = editorCommand(io.env);
   for (;;) {
     const run = spawnSync(editor[0]!, [...editor.slice(1), tmp], { stdio: 'inherit', env: io.env });
-    if (run.error) return keep(`cannot run the editor ${editor[0]}: ${(run.error as NodeJS.ErrnoException).code}`, 1);
+    if (run.error) return keep(`cannot run the editor ${editor[0]}: ${describeIo(run.error)}`, 1);
     if (run.status !== 0) return keep(`the editor exited with ${run.status === null ? `signal ${run.signal}` : `status ${run.status}`}`, 1);
     const bytes = fs.readFileSync(tmp);
     if (bytes.equals(original)) {

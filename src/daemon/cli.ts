@@ -3,7 +3,7 @@
  * parsed options into a configuration and run the daemon.
  */
 import { expected } from '../errors.js';
-import type { Io } from '../cli/eval-cmd.js';
+import type { Io } from '../io/io.js';
 import { ConfigError, daemonConfig, type DaemonArgs } from './config.js';
 import { runDaemon, type DaemonIo } from './main.js';
 

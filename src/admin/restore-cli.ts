@@ -11,13 +11,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Io } from '../cli/eval-cmd.js';
-import { expected } from '../errors.js';
+import type { Io } from '../io/io.js';
+import { describeIo, expected } from '../errors.js';
 import { byteCompare } from '../parser/text.js';
 import { POLICY_SUFFIX } from '../parser/loader.js';
 import { PolicyAdminException, PolicyAdminSyntaxException } from './errors.js';
 import { LockError, withDirLock } from './lock.js';
-import { adminContext, adminLogger } from './main.js';
+import { adminContext, adminLogger } from './call.js';
 import { displayName, INCLUDE_DIR, isValidName, target, type Area, type Target } from './names.js';
 import { currentBytes } from './services.js';
 import { tokenOf } from './token.js';
@@ -48,7 +48,7 @@ function reading<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw new UnreadableError(`cannot read ${what}: ${(err as NodeJS.ErrnoException).code}`);
+    throw new UnreadableError(`cannot read ${what}: ${describeIo(err)}`);
   }
 }
 
@@ -127,7 +127,7 @@ export async function runRestore(args: RestoreArgs, io: Io): Promise<number> {
   const legacyDir = ctx.legacyDir;
   let backup: { files: BackupFile[]; ignored: string[] };
   try {
-    if (!reading(dest, () => fs.statSync(dest)).isDirectory()) throw new UnreadableError(`cannot read ${dest}: ENOTDIR`);
+    if (!reading(dest, () => fs.statSync(dest)).isDirectory()) throw new UnreadableError(`cannot read ${dest}: not a directory`);
     backup = readBackup(args.backup, dest);
   } catch (err) {
     expected(err, UnreadableError);

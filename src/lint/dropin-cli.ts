@@ -7,7 +7,7 @@
  * exist.` and stops (exit 1). Where the reference crashes (unreadable file,
  * bad UTF-8) it prints one line on stderr and exits 1.
  */
-import { decodeUtf8, FileSourceError, nodeFileSource } from '../parser/file-source.js';
+import { decodeUtf8, FileSourceError, nodeFileSource, STDIN_NAME } from '../parser/file-source.js';
 import { pyStrip, splitLines } from '../parser/text.js';
 import { checkLine } from './dropin-line.js';
 import { expected } from '../errors.js';
@@ -143,5 +143,5 @@ export function dropinMain(argv: readonly string[], io: DropinIo): number {
 /** Files through the project's reader (strict UTF-8, size limit); `-` reads standard input. */
 export function readInput(file: string, readStdin: () => Buffer): string {
   if (file !== '-') return nodeFileSource.read(file);
-  return decodeUtf8(readStdin(), '<stdin>');
+  return decodeUtf8(readStdin(), STDIN_NAME);
 }

@@ -7,15 +7,14 @@
  */
 import { expected } from '../errors.js';
 import { nodeFileSource } from '../parser/file-source.js';
-import { DEFAULT_LEGACY_PATH, listLegacyDir } from '../parser/loader.js';
+import { listLegacyDir } from '../parser/loader.js';
 import type { Rule } from '../parser/rule.js';
-import { Policy, type RuleSet } from '../policy/policy.js';
+import { Policy, type LegacyPolicy, type RuleSet } from '../policy/policy.js';
 import { splitServiceArg } from '../policy/request.js';
-import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
-import type { Io } from '../cli/eval-cmd.js';
-import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../cli/sources.js';
+import type { Io } from '../io/io.js';
+import { CANNOT_DECIDE, openSources, showPaths, type SourceOptions } from '../io/sources.js';
 import { legacyMentions, ruleMentions, serviceEntries, sourcesOf, targetsOf, type Mentions, type ServiceEntry } from './axes.js';
-import { globFilter, ListUsageError, parseActions } from './select.js';
+import { globFilter, parseActions } from './select.js';
 import { listRows } from './rows.js';
 import { BufferedOut, OutputClosed, streamSink, type Watched } from './output.js';
 import { writeJson } from './json.js';
@@ -48,13 +47,14 @@ export function useColour(args: ListArgs, io: ListIo): boolean {
 }
 
 /** The services and arguments to enumerate, or why the policy cannot be listed. */
-function mentionsOf(ruleset: RuleSet, args: ListArgs): Mentions | string {
+function mentionsOf(ruleset: RuleSet): Mentions | string {
   if (ruleset instanceof Policy) {
     if (ruleset.error !== null) return `policy failed to load: ${ruleset.error.describe()}`;
     return ruleMentions(ruleset.rules);
   }
   // --legacy: one R4.0 file per service, read on demand; the directory says which exist
-  const listed = listLegacyDir(nodeFileSource, args.legacyPath ?? DEFAULT_LEGACY_PATH);
+  const listed = listLegacyDir(nodeFileSource, (ruleset as LegacyPolicy).legacyPath);
+  /* c8 ignore next -- unreadablePolicy() listed it a moment ago; if it changed since, this still fails closed */
   if ('error' in listed) return listed.error;
   return legacyMentions(listed.entries);
 }
@@ -68,36 +68,27 @@ function candidateRules(ruleset: RuleSet, entries: readonly ServiceEntry[]): Set
   for (const e of entries) {
     const { service, argument } = splitServiceArg(e.request);
     const c = ruleset.candidates(service, argument);
-    if (!Array.isArray(c)) return `policy failed to load: ${(c as Exclude<typeof c, readonly unknown[]>).describe()}`;
-    for (const r of c as readonly Rule[]) rules.add(r);
+    if (c.kind === 'error') return `policy failed to load: ${c.error.describe()}`;
+    if (c.kind === 'rules') for (const r of c.rules) rules.add(r);
   }
   return rules;
 }
 
 export async function runList(args: ListArgs, io: ListIo): Promise<number> {
-  let select;
-  try {
-    select = {
-      actions: parseActions(args.action),
-      source: globFilter('--source', args.source),
-      target: globFilter('--target', args.target),
-      service: globFilter('--service', args.service),
-    };
-  } catch (err) {
-    expected(err, ListUsageError);
-    io.err(`${NAME}: ${err.message}\n`);
-    return 2;
+  // a bad value is a UsageError: the command line reports it (exit 2)
+  const select = {
+    actions: parseActions(args.action),
+    source: globFilter('--source', args.source),
+    target: globFilter('--target', args.target),
+    service: globFilter('--service', args.service),
+  };
+  const sources = await openSources(args, io.env);
+  if ('problem' in sources) {
+    io.err(`${NAME}: could not decide: ${sources.problem}\n`);
+    return CANNOT_DECIDE;
   }
-  let si: SystemInfo;
-  try {
-    si = await obtainSystemInfo(args, io.env);
-  } catch (err) {
-    expected(err, SystemInfoError);
-    io.err(`${NAME}: ${err.message}\n`);
-    return 1;
-  }
-  const ruleset = openRuleSet(args);
-  const mentions = mentionsOf(ruleset, args);
+  const { si, ruleset } = sources;
+  const mentions = mentionsOf(ruleset);
   const entries = typeof mentions === 'string' ? [] : serviceEntries(mentions).filter((e) => select.service(e.name));
   const rules = typeof mentions === 'string' ? mentions : candidateRules(ruleset, entries);
   if (typeof rules === 'string') {
@@ -117,7 +108,7 @@ export async function runList(args: ListArgs, io: ListIo): Promise<number> {
   const sink = streamSink(io.stream ?? process.stdout, io.out);
   const out = new BufferedOut(sink);
   const render =
-    args.format === 'json' ? writeJson(rows, out) : writeText(rows, out, useColour(args, io), { targets, rules });
+    args.format === 'json' ? writeJson(rows, out) : writeText(rows, out, useColour(args, io), { targets, rules, show: showPaths(args) });
   try {
     const n = await render.finally(sink.release);
     if (n === 0 && args.format !== 'json') io.err(`${NAME}: nothing matches the selection\n`);

@@ -4,11 +4,14 @@
  * `QREXEC_POLICY_SYSTEM_INFO`, or qubesd (SPEC §2, §5).
  */
 import * as fs from 'node:fs';
-import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS } from '../parser/loader.js';
+import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS, listLegacyDir } from '../parser/loader.js';
 import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
-import { LegacyPolicy, loadPolicySet, type RuleSet } from '../policy/policy.js';
+import { LegacyPolicy, loadPolicySet, type Policy, type RuleSet } from '../policy/policy.js';
 import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-info.js';
 import { configuredPath, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
+import { joinPath, nodeFileSource, type FileSource } from '../parser/file-source.js';
+import { asGiven, type ShowPath } from '../render/text.js';
+import { describeIo, expected } from '../errors.js';
 
 export interface SourceOptions {
   path?: readonly string[] | undefined;
@@ -19,6 +22,64 @@ export interface SourceOptions {
 }
 
 /**
+ * Exit status of a command that could not decide anything: the system info
+ * or a policy directory cannot be read (not a denial: nothing was decided).
+ */
+export const CANNOT_DECIDE = 4;
+
+/**
+ * The error that makes `ruleset` unusable because a directory of it cannot
+ * be read (a policy or R4.0 directory; not a policy that reads but does not
+ * load), or null.
+ */
+export function unreadablePolicy(ruleset: RuleSet, fs: FileSource = nodeFileSource): string | null {
+  if (ruleset instanceof LegacyPolicy) {
+    const dir = ruleset.legacyPath;
+    if (fs.kind(dir) !== 'dir') return `${dir}: the legacy policy directory does not exist`;
+    const listing = listLegacyDir(fs, dir);
+    return 'error' in listing ? listing.error : null;
+  }
+  const e = (ruleset as Policy).errors.find((x) => x.id === 'policy-dir' || x.id === 'legacy-dir');
+  return e === undefined ? null : e.describe();
+}
+
+/**
+ * The system info and the rule set the options name, or why nothing can be
+ * decided with them (say it, and exit CANNOT_DECIDE): the system info or a
+ * policy directory cannot be read.
+ */
+export async function openSources(
+  opts: SourceOptions,
+  env: NodeJS.ProcessEnv,
+  fs: FileSource = nodeFileSource,
+): Promise<{ si: SystemInfo; ruleset: RuleSet } | { problem: string }> {
+  let si: SystemInfo;
+  try {
+    si = await obtainSystemInfo(opts, env);
+  } catch (err) {
+    expected(err, SystemInfoError);
+    return { problem: err.message };
+  }
+  const ruleset = openRuleSet(opts);
+  const problem = unreadablePolicy(ruleset, fs);
+  return problem === null ? { si, ruleset } : { problem };
+}
+
+/** The policy directories the options name, highest priority first. */
+function policyDirs(opts: SourceOptions): readonly string[] {
+  return opts.path && opts.path.length ? opts.path : DEFAULT_POLICY_PATHS;
+}
+
+/**
+ * How paths of this policy are shown: as the command line named the
+ * directories (the loader names the files it includes by their real paths).
+ */
+export function showPaths(opts: SourceOptions, fs: FileSource = nodeFileSource): ShowPath {
+  const dirs = [...(opts.legacy ? [] : policyDirs(opts)), opts.legacyPath ?? DEFAULT_LEGACY_PATH];
+  return asGiven(dirs.map((d) => [joinPath(d, '.'), fs.resolve(d)] as const));
+}
+
+/**
  * The rule set the options name. `focus` (a service) is for one-shot callers
  * that decide a single request: only that service's rules are built, while
  * every line is still checked (see parser/quick-check.ts).
@@ -26,7 +87,7 @@ export interface SourceOptions {
 export function openRuleSet(opts: SourceOptions, focus?: string): RuleSet {
   const legacyPath = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
   if (opts.legacy) return new LegacyPolicy({ legacyPath });
-  const paths = opts.path && opts.path.length ? opts.path : DEFAULT_POLICY_PATHS;
+  const paths = policyDirs(opts);
   return loadPolicySet(focus === undefined ? { paths, legacyPath } : { paths, legacyPath, focus });
 }
 
@@ -54,7 +115,7 @@ export function readSystemInfoFile(file: string): SystemInfo {
     bytes = fs.readFileSync(file);
   } catch (err) {
     if (err instanceof SystemInfoError) throw err;
-    throw new SystemInfoError(`cannot read system info ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new SystemInfoError(`cannot read system info ${file}: ${describeIo(err)}`);
   }
   return decodeSystemInfo(bytes, `system info ${file}`);
 }
@@ -75,7 +136,7 @@ export async function obtainSystemInfo(opts: SourceOptions, env: NodeJS.ProcessE
   try {
     reply = await qubesdCall({ socket, method: 'internal.GetSystemInfo', dest: 'dom0' });
   } catch (err) {
-    if (err instanceof QubesdError) throw new SystemInfoError(`cannot get system info: ${err.message}`);
+    if (err instanceof QubesdError) throw new SystemInfoError(`no system info: give --system-info FILE or run in dom0 (${err.message})`);
     throw err;
   }
   return decodeSystemInfo(reply, 'system info from qubesd');

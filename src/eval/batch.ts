@@ -1,109 +1,17 @@
 /**
- * `qrexec-policy eval`: one decision (human line or `--json`), or a stream of
- * them with `--batch` (SPEC §3.3).
+ * `qrexec-policy eval --json --batch FILE|-`: one JSON request per input
+ * line, one JSON decision per output line, in order (SPEC §3.3).
  */
-import { expected } from '../errors.js';
+import { describeIo, expected } from '../errors.js';
 import * as fs from 'node:fs';
-import { evaluate } from '../policy/evaluate.js';
+import { denyUnevaluated, evaluate } from '../policy/evaluate.js';
 import type { Decision } from '../policy/decision.js';
 import type { RuleSet } from '../policy/policy.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decisionJsonLine } from '../render/json.js';
-import { obtainSystemInfo, openRuleSet, readSystemInfoFile, systemInfoPath, type SourceOptions } from './sources.js';
-import { winstonLogger, type Level } from '../log.js';
-
-export interface EvalArgs extends SourceOptions {
-  source?: string | undefined;
-  target?: string | undefined;
-  service?: string | undefined;
-  json?: boolean | undefined;
-  assumeYesForAsk?: boolean | undefined;
-  requestedSource?: string | undefined;
-  batch?: string | undefined;
-  logLevel?: Level | undefined;
-}
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  env: NodeJS.ProcessEnv;
-}
-
-export const defaultIo = (): Io => ({
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
-  env: process.env,
-});
-
-/** Exit status of `eval` for a decision: 0 allow, 1 deny, 3 ask. */
-export function evalStatus(d: Decision): number {
-  return d.result === 'allow' ? 0 : d.result === 'ask' ? 3 : 1;
-}
-
-function ruleWhere(d: Decision): string {
-  if (!d.rule) return '';
-  return ` (rule ${d.rule.file}${d.rule.line === null ? '' : ':' + d.rule.line})`;
-}
-
-/** One line for people: `allow to personal (rule …:12)`. */
-export function decisionText(d: Decision): string {
-  switch (d.result) {
-    case 'allow': {
-      const extra = [d.user ? `user=${d.user}` : '', d.autostart ? '' : 'autostart=no', d.notify ? 'notify=yes' : '']
-        .filter(Boolean)
-        .join(' ');
-      return `allow to ${d.target}${extra ? ' ' + extra : ''}${ruleWhere(d)}`;
-    }
-    case 'ask':
-      return (
-        `ask: choose from ${d.targets.join(', ')}` +
-        (d.defaultTarget ? ` (default ${d.defaultTarget})` : '') +
-        ruleWhere(d)
-      );
-    case 'deny':
-      return `deny: ${d.reason}${ruleWhere(d)}`;
-  }
-}
-
-function denySystemInfo(args: EvalArgs, err: SystemInfoError): Decision {
-  return {
-    result: 'deny',
-    kind: 'load-error',
-    reason: err.message,
-    notify: true,
-    service: null,
-    argument: null,
-    source: args.source ?? '',
-    requestedTarget: null,
-    rule: null,
-    warnings: [],
-    requestedSource: args.requestedSource ?? null,
-  };
-}
-
-export async function runEval(args: EvalArgs, io: Io = defaultIo()): Promise<number> {
-  if (args.batch !== undefined) return runBatch(args, io);
-  let d: Decision;
-  try {
-    const si = await obtainSystemInfo(args, io.env);
-    d = evaluate(
-      openRuleSet(args),
-      si,
-      { source: args.source!, target: args.target!, service: args.service!, requestedSource: args.requestedSource ?? null },
-      { assumeYesForAsk: !!args.assumeYesForAsk },
-    );
-  } catch (err) {
-    expected(err, SystemInfoError);
-    d = denySystemInfo(args, err);
-  }
-  if (d.warnings.length) {
-    // winston is loaded only when there is something to say
-    const log = await winstonLogger(args.logLevel ?? 'warn');
-    for (const w of d.warnings) log.log('warn', w);
-  }
-  io.out((args.json ? decisionJsonLine(d) : decisionText(d)) + '\n');
-  return evalStatus(d);
-}
+import { defaultIo, type Io } from '../io/io.js';
+import { obtainSystemInfo, openRuleSet, readSystemInfoFile, systemInfoPath, type SourceOptions } from '../io/sources.js';
+import { denySystemInfo, type EvalArgs } from './cli.js';
 
 /** One batch input line, validated. */
 interface BatchRequest {
@@ -115,22 +23,6 @@ interface BatchRequest {
   systemInfo?: string;
   requestedSource?: string;
   assumeYesForAsk?: boolean;
-}
-
-function badLine(reason: string): Decision {
-  return {
-    result: 'deny',
-    kind: 'bad-request',
-    reason,
-    notify: true,
-    service: null,
-    argument: null,
-    source: '',
-    requestedTarget: null,
-    rule: null,
-    warnings: [],
-    requestedSource: null,
-  };
 }
 
 function parseBatchLine(line: string): BatchRequest | string {
@@ -180,7 +72,7 @@ export async function runBatch(args: EvalArgs, io: Io = defaultIo()): Promise<nu
   try {
     input = fs.readFileSync(args.batch === '-' ? 0 : args.batch!, 'utf8');
   } catch (err) {
-    io.err(`qrexec-policy eval: cannot read ${args.batch}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+    io.err(`qrexec-policy eval: cannot read ${args.batch}: ${describeIo(err)}\n`);
     return 2;
   }
   const lines = input.split('\n');
@@ -209,7 +101,7 @@ export async function runBatch(args: EvalArgs, io: Io = defaultIo()): Promise<nu
     const req = parseBatchLine(line);
     let d: Decision;
     if (typeof req === 'string') {
-      d = badLine(req);
+      d = denyUnevaluated('bad-request', req, '', null);
     } else {
       const srcOpts: SourceOptions = {
         ...args,

@@ -1,0 +1,75 @@
+/**
+ * One qrexec call, decided: evaluate → log the warnings → resolve an ask →
+ * log the decision → notify. qrexec-policy-exec (cli/exec-main.ts) and the
+ * daemon (daemon/decide.ts) both run it, so they cannot differ in what they
+ * decide, log or tell the user; each then answers its own way (a result
+ * block on stdout and running the call, or the answer on a socket).
+ *
+ * Asking and notifying are passed in: the per-call path loads the agent
+ * code only when a call is asked about (exec-main.ts), the daemon has it at
+ * hand.
+ */
+import type { Logger } from '../log.js';
+import type { AskDecision, Decision } from '../policy/decision.js';
+import { denyUnevaluated, evaluate } from '../policy/evaluate.js';
+import type { RuleSet } from '../policy/policy.js';
+import type { RequestInput } from '../policy/request.js';
+import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
+import { decisionLogLine } from '../render/log-line.js';
+
+export interface Call {
+  /** The caller, the target and SERVICE[+ARG] as qrexec-daemon named them. */
+  source: string;
+  target: string;
+  serviceArg: string;
+  requestedSource: string | null;
+  assumeYesForAsk: boolean;
+  /** Decide only: never ask the user nor notify. */
+  justEvaluate: boolean;
+}
+
+export interface CallHooks {
+  log: Logger;
+  /** Put an ask to the user (policy.Ask in the caller's GuiVM); the answer is the final decision. */
+  resolveAsk(d: AskDecision, input: RequestInput, si: SystemInfo): Promise<Decision>;
+  /** policy.Notify for a decision that asks for it; never fails the call. */
+  notify(d: Decision, input: RequestInput, si: SystemInfo): Promise<void>;
+}
+
+export interface Decided {
+  decision: Decision;
+  /** The notification, under way (already settled when none was due). */
+  notified: Promise<void>;
+}
+
+const NOTHING = Promise.resolve();
+
+/**
+ * Decide `call`: at once, or once the user answered an ask. `rules` is
+ * asked for only when there is system info to decide with; without it the
+ * call is denied (logged as an error). Nothing is thrown for a denial.
+ */
+export function decideCall(
+  rules: () => RuleSet,
+  si: SystemInfo | SystemInfoError,
+  call: Call,
+  hooks: CallHooks,
+): Decided | Promise<Decided> {
+  const { log } = hooks;
+  const line = (d: Decision) => decisionLogLine(d, call.serviceArg, call.source, call.target);
+  if (si instanceof SystemInfoError) {
+    const d = denyUnevaluated('load-error', si.message, call.source, call.requestedSource);
+    log.log('error', line(d));
+    return { decision: d, notified: NOTHING };
+  }
+  const input: RequestInput = { source: call.source, target: call.target, service: call.serviceArg, requestedSource: call.requestedSource };
+  const d = evaluate(rules(), si, input, { assumeYesForAsk: call.assumeYesForAsk });
+  for (const w of d.warnings) log.log('warn', w);
+  const finish = (final: Decision): Decided => {
+    log.log('info', line(final));
+    return { decision: final, notified: call.justEvaluate ? NOTHING : hooks.notify(final, input, si) };
+  };
+  // the user decides, in the caller's GuiVM; the answer waits for them
+  if (d.result === 'ask' && !call.justEvaluate) return hooks.resolveAsk(d, input, si).then(finish);
+  return finish(d);
+}
