@@ -15,7 +15,10 @@
  * A read that is not settled is thrown away and tried again once the tree
  * has been quiet for QUIET_MS. A tree that stays unsettled (changes never
  * QUIET_MS apart) for SETTLE_LIMIT_MS is read as it is, and kept whatever it
- * says (a load that fails denies everything). A request waits at most
+ * says (a load that fails denies everything) — but only once a read past
+ * the limit found it still changing a quiet period earlier: a daemon that
+ * was starved of CPU past the limit has not seen the tree never settle, and
+ * reading it as it is then would catch a writer half-way through an edit. A request waits at most
  * WAIT_LIMIT_MS: if no settled read has come by then (the daemon starved of
  * CPU while changes keep coming), it is answered from the last complete
  * policy, never from a half-read one.
@@ -74,6 +77,8 @@ export class ReloadingCache<T> {
   private changedAt = -Infinity;
   /** When the change now unsettled began; null while settled. */
   private unsettledSince: number | null = null;
+  /** When a read past the limit first found the tree still changing; null until one did. */
+  private movingPastLimitAt: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** Those waiting, oldest first, and the timer for the oldest one's limit. */
   private waiters: Waiter<T>[] = [];
@@ -130,15 +135,22 @@ export class ReloadingCache<T> {
     if (this.closed) return;
     this.current = false;
     // after a quiet period the tree had settled, even if no read came in time: a new change starts a new count
-    if (this.unsettledSince !== null && at - this.changedAt >= this.times.quietMs) this.unsettledSince = at;
+    if (this.unsettledSince !== null && at - this.changedAt >= this.times.quietMs) {
+      this.unsettledSince = at;
+      this.movingPastLimitAt = null;
+    }
     if (at > this.changedAt) this.changedAt = at;
     this.unsettledSince ??= performance.now();
     this.schedule();
   }
 
-  /** Read again once the tree has been quiet for quietMs, or at the limit, whichever comes first. */
+  /**
+   * Read again once the tree has been quiet for quietMs, or at the limit
+   * (once past it and still changing: a quiet period later), whichever comes first.
+   */
   private schedule(): void {
-    const due = Math.min(this.changedAt + this.times.quietMs, this.unsettledSince! + this.times.limitMs);
+    const limitAt = this.movingPastLimitAt === null ? this.unsettledSince! + this.times.limitMs : this.movingPastLimitAt + this.times.quietMs;
+    const due = Math.min(this.changedAt + this.times.quietMs, limitAt);
     if (this.timer !== null) clearTimeout(this.timer);
     // (a millisecond late rather than early: timers run on a coarser clock)
     this.timer = setTimeout(() => this.attempt(), Math.max(0, due - performance.now()) + 1);
@@ -152,26 +164,34 @@ export class ReloadingCache<T> {
     } catch (err) {
       // a load that fails unexpectedly (a bug): those waiting learn of it, and the old value is not served
       this.unsettledSince = null;
+      this.movingPastLimitAt = null;
       this.stopWaitLimit();
       for (const w of this.waiters.splice(0)) w.reject(err);
       return;
     }
     const now = performance.now();
-    if (now < this.unsettledSince! + this.times.limitMs) {
-      // ctime is wall-clock time, at the kernel's coarse resolution
-      const sinceChange = Date.now() - read.seen.newestChangeMs;
-      if (!read.seen.unchanged()) {
+    const changedAt = this.movingAt(read.seen, now);
+    if (changedAt !== null) {
+      const pastLimit = now >= this.unsettledSince! + this.times.limitMs;
+      const neverSettles = pastLimit && this.movingPastLimitAt !== null && now - this.movingPastLimitAt >= this.times.quietMs;
+      if (!neverSettles) {
         this.unsettledReads++;
-        this.changed(now);
-        return;
-      }
-      if (sinceChange < this.times.quietMs && sinceChange > -this.times.quietMs) {
-        this.unsettledReads++;
-        this.changed(now - Math.max(0, sinceChange));
+        if (pastLimit) this.movingPastLimitAt ??= now;
+        // (a change that began a new count forgets the limit of the old one)
+        this.changed(changedAt);
         return;
       }
     }
     this.keep(read.loaded, read.watching);
+  }
+
+  /** Null when the read is settled (whole and quiet); else when (performance.now()) the change it met was made. */
+  private movingAt(seen: Snapshot, now: number): number | null {
+    if (!seen.unchanged()) return now;
+    // ctime is wall-clock time, at the kernel's coarse resolution
+    const sinceChange = Date.now() - seen.newestChangeMs;
+    if (sinceChange < this.times.quietMs && sinceChange > -this.times.quietMs) return now - Math.max(0, sinceChange);
+    return null;
   }
 
   private read(): { loaded: Loaded<T>; watching: boolean; seen: Snapshot } {
@@ -198,6 +218,7 @@ export class ReloadingCache<T> {
     this.deps = loaded.deps;
     this.value = loaded.value;
     this.unsettledSince = null;
+    this.movingPastLimitAt = null;
     // what cannot be watched cannot be trusted: read it again for the next request
     this.current = watching && loaded.retry !== true;
     this.hooks.loaded(loaded.value, watching);

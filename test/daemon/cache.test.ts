@@ -235,6 +235,73 @@ t.test('ReloadingCache: a tree that was quiet in between had settled: a new chan
   t.ok(cache.unsettledReads >= 1, `${cache.unsettledReads} reads thrown away`);
 });
 
+t.test('ReloadingCache: a daemon starved past the limit does not read a half-made edit as it is: the tree settles a quiet period later', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'f');
+  fs.writeFileSync(file, 'v1');
+  const kept: string[] = [];
+  let writerGetsIn = false;
+  const cache = cacheOf(
+    t,
+    {
+      roots: () => [{ dir }],
+      load: (seen) => {
+        if (writerGetsIn) {
+          // the writer starts its next edit just before the late read, too late for its watch event to be seen first
+          writerGetsIn = false;
+          fs.writeFileSync(file, 'half');
+          setTimeout(() => fs.writeFileSync(file, 'v3'), 10);
+        }
+        seen.stat(file);
+        return { value: fs.readFileSync(file, 'utf8'), deps: [] };
+      },
+      loaded: (v) => void kept.push(v),
+    },
+    { quietMs: 50, limitMs: 60, waitMs: 10_000 },
+  );
+  t.equal(await cache.get(), 'v1');
+  await new Promise((r) => setTimeout(r, 100));
+  fs.writeFileSync(file, 'v2');
+  await until(() => cache.get() instanceof Promise, 2000, 'the change to be seen');
+  // no CPU for the daemon until past the limit
+  writerGetsIn = true;
+  const end = performance.now() + 100;
+  while (performance.now() < end);
+  t.equal(await cache.get(), 'v3');
+  t.notOk(kept.includes('half'), `kept ${JSON.stringify(kept)}: never the edit half-made`);
+  t.ok(cache.unsettledReads >= 1, `${cache.unsettledReads} reads thrown away`);
+});
+
+t.test('ReloadingCache: past the limit, a tree still changing a quiet period later is read as it is', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'f');
+  fs.writeFileSync(file, '0');
+  const cache = cacheOf(
+    t,
+    {
+      roots: () => [{ dir }],
+      load: (seen) => {
+        seen.stat(file);
+        return { value: Number(fs.readFileSync(file, 'utf8')), deps: [] };
+      },
+      loaded: () => {},
+    },
+    { quietMs: 40, limitMs: 100, waitMs: 10_000 },
+  );
+  t.equal(await cache.get(), 0);
+  let n = 0;
+  const writer = setInterval(() => fs.writeFileSync(file, String(++n)), 5);
+  t.teardown(() => clearInterval(writer));
+  await until(() => cache.get() instanceof Promise, 2000, 'the change to be seen');
+  const t0 = performance.now();
+  const v = await cache.get();
+  const waited = performance.now() - t0;
+  clearInterval(writer);
+  t.ok(v >= 1, `read as it was (${v}) while it kept changing`);
+  t.ok(cache.unsettledReads >= 1, 'a read past the limit found it changing first');
+  t.ok(waited < 2000, `kept after ${Math.round(waited)} ms`);
+});
+
 t.test('ReloadingCache: a change time in the future (the clock set back) is not a change in progress', async (t) => {
   const dir = tempDir(t);
   let future = false;
