@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// The dom0 package may not own a path Qubes' packages own
+// (contrib/rpm/qubes-owned-paths.txt), and must ship what the README says
+// it ships. Usage: node scripts/check-rpm-files.mjs [RPM] (default: the one
+// `npm run rpm` built). Then the package's commands are unpacked and run,
+// without node_modules, to show the bundles stand alone.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The owned-paths list: exact paths, `*` within a name, and DIR/** for a whole tree. */
+export function readOwned(text) {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((pattern) => {
+      const re = pattern
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/\/\*\*$/, '\0')
+        .replace(/\*/g, '[^/]*')
+        .replace('\0', '(/.*)?');
+      return { pattern, re: new RegExp(`^${re}$`) };
+    });
+}
+
+/** The paths of `files` that Qubes owns, each with the list line that claims it. */
+export function clashes(files, owned) {
+  return files.flatMap((f) => owned.filter((o) => o.re.test(f)).map((o) => `${f} (${o.pattern})`));
+}
+
+/** Paths the package must ship (README, "Installing in dom0"). */
+export const REQUIRED = [
+  '/usr/lib/qrexec-policy/bin/qrexec-policy-exec',
+  '/usr/lib/qrexec-policy/bin/qrexec-policy',
+  '/usr/lib/qrexec-policy/package.json',
+  '/usr/bin/ts-qrexec-policy',
+  '/usr/bin/ts-qrexec-policy-exec',
+  '/usr/lib/systemd/system/qrexec-policy-daemon.service',
+  '/etc/qubes-rpc/policy.Eval',
+];
+
+function main() {
+  const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+  const rpm = process.argv[2] ?? path.join(root, `build/rpm/RPMS/noarch/qrexec-policy-${version}-1.noarch.rpm`);
+  const files = execFileSync('rpm', ['-qlp', rpm], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const owned = readOwned(fs.readFileSync(path.join(root, 'contrib/rpm/qubes-owned-paths.txt'), 'utf8'));
+  const problems = clashes(files, owned).map((c) => `owned by Qubes: ${c}`);
+  for (const r of REQUIRED) if (!files.includes(r)) problems.push(`missing: ${r}`);
+  for (const f of files) if (!files.some((g) => g !== f && f.startsWith(g + '/')) && !/^\/(usr|etc|var)\//.test(f)) problems.push(`outside /usr, /etc, /var: ${f}`);
+  // unpack it and run every command from the package's own tree
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qrexec-policy-rpm-'));
+  try {
+    execFileSync('sh', ['-c', 'rpm2archive - < "$1" | tar -xzf - -C "$2"', 'sh', rpm, tmp]);
+    for (const cmd of fs.readdirSync(path.join(tmp, 'usr/lib/qrexec-policy/bin'))) {
+      const out = execFileSync(process.execPath, [path.join(tmp, 'usr/lib/qrexec-policy/bin', cmd), '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      if (!out.includes(cmd)) problems.push(`${cmd} --help from the unpacked package does not name the command`);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log(`${path.relative(process.cwd(), rpm)}: ${files.length} paths, ${owned.length} Qubes-owned patterns checked`);
+  if (problems.length > 0) {
+    for (const p of problems) console.error(`check-rpm-files: ${p}`);
+    process.exit(1);
+  }
+  console.log('check-rpm-files: no path owned by Qubes; every required path present; every command runs from the package');
+}
+
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) main();
