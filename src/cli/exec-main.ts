@@ -71,6 +71,11 @@ ${OPTIONS.map(([names, , value, help]) => {
   const shown = names.startsWith('-h') ? names.replace(' ', ', ') : names.split(' ')[0]! + (value ? ' ' + value : '');
   return `  ${shown.padEnd(26)}  ${help.replaceAll('\n', '\n' + ' '.repeat(30))}\n`;
 }).join('')}
+examples:
+  qrexec-policy-exec work vault qubes.Gpg    the result block qrexec-daemon would read
+  qrexec-policy-exec --just-evaluate work vault qubes.Gpg
+                                             allowed or not, by exit code only
+
 exit status: 0 allowed (with five arguments: qrexec-client's status),
 1 denied or failed, 2 usage error
 `;
