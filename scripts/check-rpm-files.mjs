@@ -42,6 +42,10 @@ export const REQUIRED = [
   '/usr/bin/ts-qrexec-policy-exec',
   '/usr/lib/systemd/system/qrexec-policy-daemon.service',
   '/etc/qubes-rpc/policy.Eval',
+  '/usr/share/man/man1/qrexec-policy.1',
+  '/usr/share/man/man8/qubes-policy-admin.8',
+  '/usr/share/bash-completion/completions/qrexec-policy',
+  '/usr/share/zsh/site-functions/_qrexec-policy',
 ];
 
 function main() {
@@ -50,7 +54,8 @@ function main() {
   const files = execFileSync('rpm', ['-qlp', rpm], { encoding: 'utf8' }).split('\n').filter(Boolean);
   const owned = readOwned(fs.readFileSync(path.join(root, 'contrib/rpm/qubes-owned-paths.txt'), 'utf8'));
   const problems = clashes(files, owned).map((c) => `owned by Qubes: ${c}`);
-  for (const r of REQUIRED) if (!files.includes(r)) problems.push(`missing: ${r}`);
+  // man pages may be compressed (Fedora's brp-compress)
+  for (const r of REQUIRED) if (!files.includes(r) && !files.includes(r + '.gz')) problems.push(`missing: ${r}`);
   for (const f of files) if (!files.some((g) => g !== f && f.startsWith(g + '/')) && !/^\/(usr|etc|var)\//.test(f)) problems.push(`outside /usr, /etc, /var: ${f}`);
   // unpack it and run every command from the package's own tree
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qrexec-policy-rpm-'));
