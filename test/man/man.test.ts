@@ -22,7 +22,7 @@ t.test('every command has a page; each renders without warnings and has its sect
     [
       'qrexec-legacy-convert.1', 'qrexec-policy-convert.1', 'qrexec-policy-daemon.1', 'qrexec-policy-diff.1', 'qrexec-policy-eval.1',
       'qrexec-policy-exec.1', 'qrexec-policy-explain.1', 'qrexec-policy-fmt.1', 'qrexec-policy-graph.1', 'qrexec-policy-install-dom0.1',
-      'qrexec-policy-lint.1', 'qrexec-policy-list.1', 'qrexec-policy-restore.1', 'qrexec-policy-test.1', 'qrexec-policy-completion.1', 
+      'qrexec-policy-lint.1', 'qrexec-policy-list.1', 'qrexec-policy-restore.1', 'qrexec-policy-test.1', 'qrexec-policy-completion.1', 'qrexec-policy-why.1', 
       'qrexec-policy.1', 'qubes-policy-admin.8', 'qubes-policy-editor.1', 'qubes-policy-lint.1', 'qubes-policy.1',
     ].sort(),
   );
