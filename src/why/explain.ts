@@ -37,7 +37,7 @@ export function shadowedBy(ruleset: RuleSet, si: SystemInfo, input: RequestInput
 
 /** Does today's decision (an allow or a deny) say what the log said? */
 function sameAsLogged(seen: Seen, d: Decision): boolean {
-  const logged = new Set([...seen.outcomes.keys()].map((o) => (o.startsWith('allowed') ? 'allow' : 'deny')));
+  const logged = new Set<string>([...seen.outcomes.keys()].map((o) => (o.startsWith('allowed') ? 'allow' : 'deny')));
   return logged.size === 1 && logged.has(d.result);
 }
 
