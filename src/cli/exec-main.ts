@@ -7,8 +7,8 @@ import { expected, UsageError } from '../errors.js';
 import { resultBlock } from '../render/block.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decideCall, type CallHooks } from '../exec/decide-call.js';
-import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type Logger, type Sink } from '../log.js';
-import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
+import { fileSink, isLevel, lineLogger, stderrSink, syslogListening, syslogSink, type Level, type Logger, type Sink } from '../log.js';
+import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, DEFAULT_SYSLOG_SOCKET, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
 
@@ -24,6 +24,7 @@ export interface ExecArgs extends SourceOptions {
   askTimeout?: string;
   logFile?: string;
   syslog: boolean;
+  stderr: boolean;
   positionals: string[];
   help: boolean;
   version: boolean;
@@ -49,8 +50,9 @@ const OPTIONS: ReadonlyArray<readonly [names: string, key: keyof ExecArgs, value
   ['--qubesd-timeout', 'qubesdTimeout', 'SECONDS', 'limit for starting a qube or creating a disposable (default 120)'],
   ['--ask-timeout', 'askTimeout', 'SECONDS', "limit for the user's answer (default 0: wait)"],
   ['--log-level', 'logLevel', 'LEVEL', 'error, warn, info (default) or debug'],
-  ['--log-file', 'logFile', 'FILE', 'append log lines to FILE instead of stderr'],
-  ['--syslog', 'syslog', '', 'also send log lines to syslog'],
+  ['--log-file', 'logFile', 'FILE', 'append log lines to FILE instead'],
+  ['--syslog', 'syslog', '', 'log to syslog and to stderr (or --log-file)'],
+  ['--stderr', 'stderr', '', 'log to stderr only'],
   ['-h --help', 'help', '', 'show this help'],
   ['--version', 'version', '', 'show the version'],
 ];
@@ -87,6 +89,7 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
     justEvaluate: false,
     legacy: false,
     syslog: false,
+    stderr: false,
     logLevel: 'info',
     positionals: [],
     help: false,
@@ -156,9 +159,17 @@ export interface ExecIo {
   form: 'exec' | 'r40';
 }
 
-function makeLogger(args: ExecArgs): Logger {
-  const sinks: Sink[] = [args.logFile ? fileSink(args.logFile) : stderrSink];
-  if (args.syslog) sinks.push(syslogSink('qrexec-policy-exec'));
+/**
+ * Where log lines go: like Qubes' qrexec-policy-exec, to syslog (the
+ * journal, where `qrexec-policy why --journal` reads them) when it listens
+ * at /dev/log (env QREXEC_POLICY_SYSLOG_SOCKET), else to stderr; --stderr
+ * and --log-file choose instead, --syslog adds syslog to either.
+ */
+function makeLogger(args: ExecArgs, env: NodeJS.ProcessEnv): Logger {
+  const socket = configuredPath(undefined, env, 'QREXEC_POLICY_SYSLOG_SOCKET', DEFAULT_SYSLOG_SOCKET);
+  const byDefault = !args.stderr && !args.logFile && !args.syslog && syslogListening(socket);
+  const sinks: Sink[] = byDefault ? [] : [args.logFile ? fileSink(args.logFile) : stderrSink];
+  if (byDefault || args.syslog) sinks.push(syslogSink('qrexec-policy-exec', 'logger', socket === DEFAULT_SYSLOG_SOCKET ? undefined : socket));
   return lineLogger(args.logLevel, sinks);
 }
 
@@ -198,7 +209,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   const n = args.positionals.length;
   if (io.form === 'r40' && n !== 5) return usage(stderr, io.form, `the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments`);
   if (n !== 3 && n !== 5) return usage(stderr, io.form, `expected SOURCE TARGET SERVICE[+ARG] (or DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT), got ${n} arguments`);
-  const log = io.log ?? makeLogger(args);
+  const log = io.log ?? makeLogger(args, env);
   const p = args.positionals;
   const [source, target, serviceArg] = (n === 3 ? p : p.slice(1, 4)) as [string, string, string];
   let si: SystemInfo | SystemInfoError;

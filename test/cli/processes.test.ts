@@ -15,7 +15,7 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
 } else {
   const p = paths(t.testdir({ ...tree(), 'empty-rpc': {} }));
   const std = ['--path', p.policy, '--system-info', p.si];
-  const SAFE_ENV = { QREXEC_RPC_DIR: `${p.dir}/empty-rpc`, QREXEC_CLIENT: `${p.dir}/none`, QUBESD_SOCKET: `${p.dir}/none.sock` };
+  const SAFE_ENV = { QREXEC_RPC_DIR: `${p.dir}/empty-rpc`, QREXEC_CLIENT: `${p.dir}/none`, QUBESD_SOCKET: `${p.dir}/none.sock`, QREXEC_POLICY_SYSLOG_SOCKET: `${p.dir}/no-log` };
   const policy = (args: string[], opts: Parameters<typeof run>[2] = {}) => run(BIN.policy, args, { ...opts, env: { ...SAFE_ENV, ...opts.env } });
   const exec = (args: string[], opts: Parameters<typeof run>[2] = {}) => run(BIN.exec, args, { ...opts, env: { ...SAFE_ENV, ...opts.env } });
 
