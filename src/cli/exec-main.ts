@@ -7,6 +7,7 @@ import { expected, UsageError } from '../errors.js';
 import { resultBlock } from '../render/block.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decideCall, type CallHooks } from '../exec/decide-call.js';
+import { CallTiming } from '../exec/timing.js';
 import { fileSink, isLevel, lineLogger, stderrSink, syslogListening, syslogSink, type Level, type Logger, type Sink } from '../log.js';
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, DEFAULT_SYSLOG_SOCKET, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
@@ -186,6 +187,7 @@ function usage(stderr: (s: string) => void, form: ExecIo['form'] | undefined, me
  * never throws for bad input.
  */
 export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}): Promise<number> {
+  const timing = new CallTiming();
   const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const stderr = io.stderr ?? ((s: string) => void process.stderr.write(s));
   const env = io.env ?? process.env;
@@ -219,20 +221,28 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     expected(err, SystemInfoError);
     si = err;
   }
+  timing.mark('system-info');
   // asking, notifying and running need sockets and processes: loaded only when used
   const runCall = () => import('../exec/run-call.js');
   const hooks: CallHooks = {
     log,
     resolveAsk: async (d, input, s) => (await runCall()).resolveAsk(d, input, s, cfg, log),
     notify: async (d, input, s) => (await runCall()).notifyDecision(d, input, s, cfg, log),
+    timing: log.enabled('debug') ? timing : undefined,
   };
   const call = { source, target, serviceArg, requestedSource: args.requestedSource ?? null, assumeYesForAsk: args.assumeYesForAsk, justEvaluate: args.justEvaluate };
   // one request: build only its service's rules (every line is still checked)
   const { decision: d, notified } = await decideCall(() => openRuleSet(args, serviceArg.split('+', 1)[0]!), si, call, hooks);
   await notified;
-  if (args.justEvaluate) return d.result === 'allow' ? 0 : 1;
+  timing.mark('notify');
+  // --log-level debug: where the call's time went, once it is over
+  const done = (status: number) => {
+    if (hooks.timing) log.log('debug', hooks.timing.line(`${serviceArg}: ${source} -> ${target || '@default'}`));
+    return status;
+  };
+  if (args.justEvaluate) return done(d.result === 'allow' ? 0 : 1);
   if (n === 3) stdout(resultBlock(d) + '\n');
-  if (d.result !== 'allow') return 1;
-  if (n === 3) return 0;
-  return (await runCall()).runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log);
+  if (d.result !== 'allow') return done(1);
+  if (n === 3) return done(0);
+  return done(await (await runCall()).runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log, hooks.timing));
 }
