@@ -49,22 +49,32 @@ export function answer(svc: Services, q: Question): Answer {
 }
 
 /**
- * `--log-level debug`: the answer with a timing line (exec/timing.ts). The
- * policy and the system info are awaited in turn (a reload and a qubesd
- * call run at once; the wait is counted for the policy first).
+ * `--log-level debug`: the answer with a timing line (exec/timing.ts). As
+ * without it, the answer is synchronous when the policy and the system
+ * info are at hand; otherwise they are awaited in turn (a reload and a
+ * qubesd call run at once: the wait is counted for the policy first).
  */
-async function timedAnswer(svc: Services, q: Question): Promise<string | null> {
+function timedAnswer(svc: Services, q: Question): Answer {
   const timing = new CallTiming();
+  const finish = (text: string): string => {
+    timing.mark('notify');
+    svc.log.log('debug', timing.line(`${q.serviceAndArg}: ${q.source} -> ${q.target || '@default'}`));
+    return text;
+  };
+  const then = (policy: Policy, si: SystemInfoResult) => {
+    const text = answerWith(svc, q, policy, si, timing);
+    return text instanceof Promise ? text.then(finish) : finish(text);
+  };
   const policy = svc.policy.get();
   const si = svc.systemInfo.get();
-  const p = await policy;
-  timing.mark('load-policy');
-  const s = await si;
-  timing.mark('system-info');
-  const text = await answerWith(svc, q, p, s, timing);
-  timing.mark('notify');
-  svc.log.log('debug', timing.line(`${q.serviceAndArg}: ${q.source} -> ${q.target || '@default'}`));
-  return text;
+  if (!(policy instanceof Promise) && !(si instanceof Promise)) return then(policy, si);
+  return (async () => {
+    const p = await policy;
+    timing.mark('load-policy');
+    const s = await si;
+    timing.mark('system-info');
+    return then(p, s);
+  })();
 }
 
 export function answerWith(svc: Services, q: Question, policy: Policy, si: SystemInfoResult, timing?: CallTiming): string | Promise<string> {

@@ -190,12 +190,13 @@ export async function runAllowedCall(d: AllowDecision, call: CallIdentity, cfg: 
   timing?.mark('start-target');
   const args = qrexecClientArgs(d, call, newDispvm);
   log.log('debug', `running ${cfg.qrexecClient} ${args.map((a) => JSON.stringify(a)).join(' ')}`);
+  let status: number;
   try {
-    return await runQrexecClient(cfg.qrexecClient, args);
+    status = await runQrexecClient(cfg.qrexecClient, args);
   } catch (err) {
     log.log('error', (err as Error).message);
-    return 1;
-  } finally {
-    timing?.mark('qrexec-client');
+    status = 1;
   }
+  timing?.mark('qrexec-client');
+  return status;
 }
