@@ -5,6 +5,7 @@
 // `npm run rpm` built). Then the package's commands are unpacked and run,
 // without node_modules, to show the bundles stand alone.
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -48,6 +49,50 @@ export const REQUIRED = [
   '/usr/share/zsh/site-functions/_qrexec-policy',
 ];
 
+/** Every file under `dir`/usr/bin: name, mode, owner, mtime and content hash (or link target). */
+function usrBin(dir) {
+  const bin = path.join(dir, 'usr/bin');
+  return fs
+    .readdirSync(bin)
+    .sort()
+    .map((n) => {
+      const p = path.join(bin, n);
+      const st = fs.lstatSync(p);
+      if (st.isSymbolicLink()) return `${n} -> ${fs.readlinkSync(p)}`;
+      return `${n} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.mtimeMs} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`;
+    });
+}
+
+/**
+ * The unpacked package as a dom0 with Qubes' commands in /usr/bin (random
+ * bytes): its own install-dom0 --enable takes every name over, --disable
+ * gives every file back byte for byte (a fake systemctl on PATH).
+ */
+function switchOverAndBack(dir) {
+  const problems = [];
+  const cli = path.join(dir, 'usr/lib/qrexec-policy/bin/qrexec-policy');
+  const names = fs.readdirSync(path.join(dir, 'usr/lib/qrexec-policy/bin'));
+  for (const [i, n] of names.entries()) {
+    fs.writeFileSync(path.join(dir, 'usr/bin', n), randomBytes(200 + i));
+    fs.chmodSync(path.join(dir, 'usr/bin', n), 0o755);
+  }
+  const before = usrBin(dir);
+  const fakeBin = path.join(dir, 'fake-bin');
+  fs.mkdirSync(fakeBin);
+  fs.writeFileSync(path.join(fakeBin, 'systemctl'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  const env = { PATH: `${fakeBin}:${process.env.PATH}` };
+  execFileSync(process.execPath, [cli, 'install-dom0', '--enable', '--root', dir], { env, encoding: 'utf8' });
+  for (const n of names) {
+    const target = fs.readlinkSync(path.join(dir, 'usr/bin', n));
+    if (target !== `/usr/lib/qrexec-policy/bin/${n}`) problems.push(`install-dom0 --enable: /usr/bin/${n} -> ${target}`);
+  }
+  execFileSync(process.execPath, [cli, 'install-dom0', '--disable', '--root', dir], { env, encoding: 'utf8' });
+  const after = usrBin(dir);
+  if (JSON.stringify(after) !== JSON.stringify(before)) problems.push(`install-dom0 --disable did not restore /usr/bin byte for byte:\n  ${after.filter((l) => !before.includes(l)).join('\n  ')}`);
+  else console.log(`check-rpm-files: install-dom0 --enable then --disable in the unpacked package: ${names.length} Qubes commands back byte for byte`);
+  return problems;
+}
+
 function main() {
   const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
   const rpm = process.argv[2] ?? path.join(root, `build/rpm/RPMS/noarch/qrexec-policy-${version}-1.noarch.rpm`);
@@ -65,6 +110,7 @@ function main() {
       const out = execFileSync(process.execPath, [path.join(tmp, 'usr/lib/qrexec-policy/bin', cmd), '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
       if (!out.includes(cmd)) problems.push(`${cmd} --help from the unpacked package does not name the command`);
     }
+    problems.push(...switchOverAndBack(tmp));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
