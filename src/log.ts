@@ -7,7 +7,6 @@
  * stdout never carries log lines: it is the protocol channel.
  */
 import * as fs from 'node:fs';
-import type * as ChildProcess from 'node:child_process';
 import type TransportStream from 'winston-transport';
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -54,29 +53,34 @@ const SYSLOG_PRIORITY: Record<Level, string> = { error: 'err', warn: 'warning', 
 
 /**
  * syslog through util-linux `logger`, which writes to /dev/log for us (Node
- * cannot send unix datagrams without a native module). Used only when asked.
+ * cannot send unix datagrams without a native module). `socket`: other than /dev/log.
  */
-export function syslogSink(tag: string, loggerBinary = 'logger'): Sink {
+export function syslogSink(tag: string, loggerBinary = 'logger', socket?: string): Sink {
   return (level, line) => {
-    // child_process is loaded on the first line (the per-call path starts without it);
-    // lines are handed over in order, and the process lives until they are
-    childProcess ??= import('node:child_process');
-    void childProcess.then((cp) => {
-      try {
-        const child = cp.spawn(loggerBinary, ['-t', tag, '-p', `daemon.${SYSLOG_PRIORITY[level]}`, '--', line], {
-          stdio: 'ignore',
-          detached: true,
-        });
-        child.on('error', () => stderrSink(level, line));
-        child.unref();
-      } catch {
-        stderrSink(level, line);
-      }
-    });
+    // child_process is loaded on the first line (the per-call path starts without it), and
+    // not by import(): the per-call bundle runs in a vm.Script, where import() of a built-in fails
+    const cp = process.getBuiltinModule('node:child_process');
+    try {
+      const child = cp.spawn(loggerBinary, [...(socket === undefined ? [] : ['-u', socket]), '-t', tag, '-p', `daemon.${SYSLOG_PRIORITY[level]}`, '--', line], {
+        stdio: 'ignore',
+        detached: true,
+      });
+      child.on('error', () => stderrSink(level, line));
+      child.unref();
+    } catch {
+      stderrSink(level, line);
+    }
   };
 }
 
-let childProcess: Promise<typeof ChildProcess> | undefined;
+/** Is syslog there to log to (a socket at `socket`)? */
+export function syslogListening(socket: string): boolean {
+  try {
+    return fs.statSync(socket).isSocket();
+  } catch {
+    return false;
+  }
+}
 
 /** A logger that formats one line per message and hands it to every sink. */
 export function lineLogger(level: Level = 'info', sinks: readonly Sink[] = [stderrSink]): Logger {

@@ -38,6 +38,12 @@ The payload is read from stdin, the reply written to stdout.
 A change is written only if the whole policy still loads with it, atomically
 and durably, under an exclusive lock on the policy directory.
 
+examples:
+  QREXEC_SERVICE_FULL_NAME=policy.List qubes-policy-admin
+                            the policy files, as a policy.List call gets them
+  echo 'work vault qubes.Gpg' | qrexec-client-vm dom0 policy.Eval
+                            from a qube: the decision and the rule for a call
+
 exit status: 0 done, 1 refused (ClassName message on stderr), 2 internal error
 `;
 

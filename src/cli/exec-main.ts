@@ -7,8 +7,9 @@ import { expected, UsageError } from '../errors.js';
 import { resultBlock } from '../render/block.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decideCall, type CallHooks } from '../exec/decide-call.js';
-import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type Logger, type Sink } from '../log.js';
-import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
+import { CallTiming } from '../exec/timing.js';
+import { fileSink, isLevel, lineLogger, stderrSink, syslogListening, syslogSink, type Level, type Logger, type Sink } from '../log.js';
+import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, DEFAULT_SYSLOG_SOCKET, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
 
@@ -24,6 +25,7 @@ export interface ExecArgs extends SourceOptions {
   askTimeout?: string;
   logFile?: string;
   syslog: boolean;
+  stderr: boolean;
   positionals: string[];
   help: boolean;
   version: boolean;
@@ -49,8 +51,9 @@ const OPTIONS: ReadonlyArray<readonly [names: string, key: keyof ExecArgs, value
   ['--qubesd-timeout', 'qubesdTimeout', 'SECONDS', 'limit for starting a qube or creating a disposable (default 120)'],
   ['--ask-timeout', 'askTimeout', 'SECONDS', "limit for the user's answer (default 0: wait)"],
   ['--log-level', 'logLevel', 'LEVEL', 'error, warn, info (default) or debug'],
-  ['--log-file', 'logFile', 'FILE', 'append log lines to FILE instead of stderr'],
-  ['--syslog', 'syslog', '', 'also send log lines to syslog'],
+  ['--log-file', 'logFile', 'FILE', 'append log lines to FILE instead'],
+  ['--syslog', 'syslog', '', 'log to syslog and to stderr (or --log-file)'],
+  ['--stderr', 'stderr', '', 'log to stderr only'],
   ['-h --help', 'help', '', 'show this help'],
   ['--version', 'version', '', 'show the version'],
 ];
@@ -71,6 +74,11 @@ ${OPTIONS.map(([names, , value, help]) => {
   const shown = names.startsWith('-h') ? names.replace(' ', ', ') : names.split(' ')[0]! + (value ? ' ' + value : '');
   return `  ${shown.padEnd(26)}  ${help.replaceAll('\n', '\n' + ' '.repeat(30))}\n`;
 }).join('')}
+examples:
+  qrexec-policy-exec work vault qubes.Gpg    the result block qrexec-daemon would read
+  qrexec-policy-exec --just-evaluate work vault qubes.Gpg
+                                             allowed or not, by exit code only
+
 exit status: 0 allowed (with five arguments: qrexec-client's status),
 1 denied or failed, 2 usage error
 `;
@@ -82,6 +90,7 @@ export function parseExecArgs(argv: readonly string[]): ExecArgs {
     justEvaluate: false,
     legacy: false,
     syslog: false,
+    stderr: false,
     logLevel: 'info',
     positionals: [],
     help: false,
@@ -151,9 +160,17 @@ export interface ExecIo {
   form: 'exec' | 'r40';
 }
 
-function makeLogger(args: ExecArgs): Logger {
-  const sinks: Sink[] = [args.logFile ? fileSink(args.logFile) : stderrSink];
-  if (args.syslog) sinks.push(syslogSink('qrexec-policy-exec'));
+/**
+ * Where log lines go: like Qubes' qrexec-policy-exec, to syslog (the
+ * journal, where `qrexec-policy why --journal` reads them) when it listens
+ * at /dev/log (env QREXEC_POLICY_SYSLOG_SOCKET), else to stderr; --stderr
+ * and --log-file choose instead, --syslog adds syslog to either.
+ */
+function makeLogger(args: ExecArgs, env: NodeJS.ProcessEnv): Logger {
+  const socket = configuredPath(undefined, env, 'QREXEC_POLICY_SYSLOG_SOCKET', DEFAULT_SYSLOG_SOCKET);
+  const byDefault = !args.stderr && !args.logFile && !args.syslog && syslogListening(socket);
+  const sinks: Sink[] = byDefault ? [] : [args.logFile ? fileSink(args.logFile) : stderrSink];
+  if (byDefault || args.syslog) sinks.push(syslogSink('qrexec-policy-exec', 'logger', socket === DEFAULT_SYSLOG_SOCKET ? undefined : socket));
   return lineLogger(args.logLevel, sinks);
 }
 
@@ -170,6 +187,7 @@ function usage(stderr: (s: string) => void, form: ExecIo['form'] | undefined, me
  * never throws for bad input.
  */
 export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}): Promise<number> {
+  const timing = new CallTiming();
   const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const stderr = io.stderr ?? ((s: string) => void process.stderr.write(s));
   const env = io.env ?? process.env;
@@ -193,7 +211,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   const n = args.positionals.length;
   if (io.form === 'r40' && n !== 5) return usage(stderr, io.form, `the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments`);
   if (n !== 3 && n !== 5) return usage(stderr, io.form, `expected SOURCE TARGET SERVICE[+ARG] (or DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT), got ${n} arguments`);
-  const log = io.log ?? makeLogger(args);
+  const log = io.log ?? makeLogger(args, env);
   const p = args.positionals;
   const [source, target, serviceArg] = (n === 3 ? p : p.slice(1, 4)) as [string, string, string];
   let si: SystemInfo | SystemInfoError;
@@ -203,20 +221,28 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     expected(err, SystemInfoError);
     si = err;
   }
+  timing.mark('system-info');
   // asking, notifying and running need sockets and processes: loaded only when used
   const runCall = () => import('../exec/run-call.js');
   const hooks: CallHooks = {
     log,
     resolveAsk: async (d, input, s) => (await runCall()).resolveAsk(d, input, s, cfg, log),
     notify: async (d, input, s) => (await runCall()).notifyDecision(d, input, s, cfg, log),
+    timing: log.enabled('debug') ? timing : undefined,
   };
   const call = { source, target, serviceArg, requestedSource: args.requestedSource ?? null, assumeYesForAsk: args.assumeYesForAsk, justEvaluate: args.justEvaluate };
   // one request: build only its service's rules (every line is still checked)
   const { decision: d, notified } = await decideCall(() => openRuleSet(args, serviceArg.split('+', 1)[0]!), si, call, hooks);
   await notified;
-  if (args.justEvaluate) return d.result === 'allow' ? 0 : 1;
+  timing.mark('notify');
+  // --log-level debug: where the call's time went, once it is over
+  const done = (status: number) => {
+    if (hooks.timing) log.log('debug', hooks.timing.line(`${serviceArg}: ${source} -> ${target || '@default'}`));
+    return status;
+  };
+  if (args.justEvaluate) return done(d.result === 'allow' ? 0 : 1);
   if (n === 3) stdout(resultBlock(d) + '\n');
-  if (d.result !== 'allow') return 1;
-  if (n === 3) return 0;
-  return (await runCall()).runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log);
+  if (d.result !== 'allow') return done(1);
+  if (n === 3) return done(0);
+  return done(await (await runCall()).runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log, hooks.timing));
 }

@@ -4,7 +4,7 @@
  * reference's argument style (`--source a b` takes both values).
  */
 import yargs from 'yargs';
-import type { SubCommand } from './command.js';
+import { withExamples, type SubCommand } from './command.js';
 import type { Io } from '../io/io.js';
 import { VERSION } from '../version.js';
 import { rejectRepeatedOptions } from './options.js';
@@ -12,7 +12,7 @@ import { parseCommandLine, protectStdin, reportUsage } from './parse.js';
 import { expected, UsageError } from '../errors.js';
 
 export async function standaloneMain(name: string, sub: SubCommand, argv: readonly string[], io: Io): Promise<number> {
-  const built = sub.builder(
+  const built = withExamples(sub.builder(
     yargs(protectStdin(argv))
       .scriptName(name)
       .usage(`${sub.usage ?? 'usage: $0 [options]'}\n\n${sub.describe}`)
@@ -22,7 +22,7 @@ export async function standaloneMain(name: string, sub: SubCommand, argv: readon
       .version(false)
       .option('help', { alias: 'h', type: 'boolean', describe: 'show this help' })
       .option('version', { type: 'boolean', describe: 'show the version' }),
-  );
+  ), sub, '$0');
   // strict mode rejects unknown options and stray arguments; a command that takes words counts them itself
   const parser = (sub.positionals ? built.strictOptions() : built.strict())
     .check((a) => {

@@ -11,7 +11,7 @@ import { execMain, parseExecArgs } from './exec-main.js';
 import { rejectRepeatedOptions } from './options.js';
 import { parseCommandLine, protectStdin } from './parse.js';
 import { DECISION_COMMANDS, TOOL_COMMANDS } from './commands/index.js';
-import type { SubCommand } from './command.js';
+import { withExamples, type SubCommand } from './command.js';
 
 /** Is this argv the R4.0 per-call form (first non-option argument is a decimal number)? */
 export function isR40Form(argv: readonly string[]): boolean {
@@ -33,7 +33,7 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
     // qube names like 12 stay strings; --path takes one value per use (not greedy)
     .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': false });
   const register = (sub: SubCommand) =>
-    parser.command(sub.command, sub.describe, sub.builder, async (a) => {
+    parser.command(sub.command, sub.describe, (y) => withExamples(sub.builder(y), sub, `$0 ${sub.command.split(' ')[0]!}`), async (a) => {
       status = await sub.handler(a as Record<string, unknown>, io);
     });
   DECISION_COMMANDS.forEach(register);
@@ -48,6 +48,11 @@ export async function umbrellaMain(argv: readonly string[], io: Io = defaultIo()
   TOOL_COMMANDS.forEach(register);
   parser
     .check((a) => rejectRepeatedOptions(a, parser))
+    .example('$0 eval work vault qubes.Gpg', 'allow, deny or ask, and the rule that decides')
+    .example('$0 explain work personal qubes.Filecopy', 'the deciding rule and the rules passed over')
+    .example('$0 why --journal --since today', "today's denials, explained with today's policy")
+    .example('$0 lint', 'check the installed policy')
+    .epilog('exit status: 0 success or allow, 1 deny or failure, 2 usage error, 3 ask (eval, explain), 4 could not decide (no system info, or a policy directory that cannot be read)')
     .demandCommand(1, 'a command is required')
     .strict()
     .version(VERSION)

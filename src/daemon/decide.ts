@@ -8,6 +8,7 @@
  */
 import type { AgentConfig } from '../exec/agent.js';
 import { decideCall, type CallHooks, type Decided } from '../exec/decide-call.js';
+import { CallTiming } from '../exec/timing.js';
 import { notifyDecision, resolveAsk } from '../exec/run-call.js';
 import type { Logger } from '../log.js';
 import type { Policy } from '../policy/policy.js';
@@ -43,14 +44,45 @@ export function withSources(svc: Services, then: (policy: Policy, si: SystemInfo
 }
 
 export function answer(svc: Services, q: Question): Answer {
+  if (svc.log.enabled('debug')) return timedAnswer(svc, q);
   return withSources(svc, (policy, si) => answerWith(svc, q, policy, si));
 }
 
-export function answerWith(svc: Services, q: Question, policy: Policy, si: SystemInfoResult): string | Promise<string> {
+/**
+ * `--log-level debug`: the answer with a timing line (exec/timing.ts). As
+ * without it, the answer is synchronous when the policy and the system
+ * info are at hand; otherwise they are awaited in turn (a reload and a
+ * qubesd call run at once: the wait is counted for the policy first).
+ */
+function timedAnswer(svc: Services, q: Question): Answer {
+  const timing = new CallTiming();
+  const finish = (text: string): string => {
+    timing.mark('notify');
+    svc.log.log('debug', timing.line(`${q.serviceAndArg}: ${q.source} -> ${q.target || '@default'}`));
+    return text;
+  };
+  const then = (policy: Policy, si: SystemInfoResult) => {
+    const text = answerWith(svc, q, policy, si, timing);
+    return text instanceof Promise ? text.then(finish) : finish(text);
+  };
+  const policy = svc.policy.get();
+  const si = svc.systemInfo.get();
+  if (!(policy instanceof Promise) && !(si instanceof Promise)) return then(policy, si);
+  return (async () => {
+    const p = await policy;
+    timing.mark('load-policy');
+    const s = await si;
+    timing.mark('system-info');
+    return then(p, s);
+  })();
+}
+
+export function answerWith(svc: Services, q: Question, policy: Policy, si: SystemInfoResult, timing?: CallTiming): string | Promise<string> {
   const hooks: CallHooks = {
     log: svc.log,
     resolveAsk: (d, input, s) => resolveAsk(d, input, s, svc.agent, svc.log),
     notify: (d, input, s) => notifyDecision(d, input, s, svc.agent, svc.log),
+    timing,
   };
   const call = {
     source: q.source,

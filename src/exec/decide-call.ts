@@ -16,6 +16,7 @@ import type { RuleSet } from '../policy/policy.js';
 import type { RequestInput } from '../policy/request.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decisionLogLine } from '../render/log-line.js';
+import type { CallTiming } from './timing.js';
 
 export interface Call {
   /** The caller, the target and SERVICE[+ARG] as qrexec-daemon named them. */
@@ -34,6 +35,8 @@ export interface CallHooks {
   resolveAsk(d: AskDecision, input: RequestInput, si: SystemInfo): Promise<Decision>;
   /** policy.Notify for a decision that asks for it; never fails the call. */
   notify(d: Decision, input: RequestInput, si: SystemInfo): Promise<void>;
+  /** Marks the stages as they end (`--log-level debug` only). */
+  timing?: CallTiming | undefined;
 }
 
 export interface Decided {
@@ -63,13 +66,20 @@ export function decideCall(
     return { decision: d, notified: NOTHING };
   }
   const input: RequestInput = { source: call.source, target: call.target, service: call.serviceArg, requestedSource: call.requestedSource };
-  const d = evaluate(rules(), si, input, { assumeYesForAsk: call.assumeYesForAsk });
+  const ruleset = rules();
+  hooks.timing?.mark('load-policy');
+  const d = evaluate(ruleset, si, input, { assumeYesForAsk: call.assumeYesForAsk });
+  hooks.timing?.mark('evaluate');
   for (const w of d.warnings) log.log('warn', w);
   const finish = (final: Decision): Decided => {
     log.log('info', line(final));
     return { decision: final, notified: call.justEvaluate ? NOTHING : hooks.notify(final, input, si) };
   };
   // the user decides, in the caller's GuiVM; the answer waits for them
-  if (d.result === 'ask' && !call.justEvaluate) return hooks.resolveAsk(d, input, si).then(finish);
+  if (d.result === 'ask' && !call.justEvaluate)
+    return hooks.resolveAsk(d, input, si).then((answered) => {
+      hooks.timing?.mark('ask');
+      return finish(answered);
+    });
   return finish(d);
 }

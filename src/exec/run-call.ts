@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import { AgentError, askUser, notifyUser, type AgentConfig } from './agent.js';
 import { qubesdCall, QubesdError } from './qubesd.js';
 import { relayedService } from '../policy/block-lines.js';
+import type { CallTiming } from './timing.js';
 
 export interface ExecConfig extends AgentConfig {
   /** qubesd socket for admin.* calls. */
@@ -160,7 +161,7 @@ export function runQrexecClient(binary: string, args: readonly string[]): Promis
  * disposable), then run qrexec-client. Returns the exit status: qrexec-
  * client's, or non-zero when anything before it failed (logged).
  */
-export async function runAllowedCall(d: AllowDecision, call: CallIdentity, cfg: ExecConfig, log: Logger): Promise<number> {
+export async function runAllowedCall(d: AllowDecision, call: CallIdentity, cfg: ExecConfig, log: Logger, timing?: CallTiming): Promise<number> {
   const dest = d.destination;
   let newDispvm: string | null = null;
   try {
@@ -186,12 +187,16 @@ export async function runAllowedCall(d: AllowDecision, call: CallIdentity, cfg: 
     log.log('error', `qrexec: ${call.serviceArg}: ${call.source} -> ${d.target}: cannot start the target: ${err.message}`);
     return 1;
   }
+  timing?.mark('start-target');
   const args = qrexecClientArgs(d, call, newDispvm);
   log.log('debug', `running ${cfg.qrexecClient} ${args.map((a) => JSON.stringify(a)).join(' ')}`);
+  let status: number;
   try {
-    return await runQrexecClient(cfg.qrexecClient, args);
+    status = await runQrexecClient(cfg.qrexecClient, args);
   } catch (err) {
     log.log('error', (err as Error).message);
-    return 1;
+    status = 1;
   }
+  timing?.mark('qrexec-client');
+  return status;
 }

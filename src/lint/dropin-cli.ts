@@ -27,6 +27,15 @@ options:
                         lint a policy that is included by another file via
                         !include-service. When this option is specified,
                         normal policies cannot be verified
+
+examples:
+  qubes-policy-lint /etc/qubes/policy.d/*.policy
+                        check every policy file
+  qubes-policy-lint -i /etc/qubes/policy.d/include/admin-policy-rwx
+                        an include file, in the service-file format
+
+exit status: 0 no errors, 1 errors (it stops after the first file with errors),
+2 usage error
 `;
 
 export interface DropinIo {

@@ -12,6 +12,8 @@
 import { DECISION_COMMANDS, TOOL_COMMANDS } from '../../src/cli/commands/index.js';
 import t from 'tap';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXEC_USAGE, execMain, parseExecArgs } from '../../src/cli/exec-main.js';
 import { UsageError } from '../../src/errors.js';
@@ -31,6 +33,7 @@ const SAFE_ENV: NodeJS.ProcessEnv = {
   QREXEC_CLIENT: path.join(p.dir, 'no-qrexec-client'),
   QUBESD_SOCKET: path.join(p.dir, 'no-qubesd.sock'),
   QUBESD_INTERNAL_SOCKET: path.join(p.dir, 'no-qubesd-internal.sock'),
+  QREXEC_POLICY_SYSLOG_SOCKET: path.join(p.dir, 'no-syslog'),
 };
 // the umbrella's `exec` and R4.0 paths read process.env: never reach a real agent or qubesd
 Object.assign(process.env, SAFE_ENV);
@@ -744,5 +747,37 @@ t.test('qrexec-policy-exec --syslog: decision lines also go to syslog through lo
   }
   t.equal(r.value, 0);
   t.equal(r.stderr, 'qrexec: qubes.Gpg: work -> vault: allowed to vault\n', 'still on stderr');
-  t.equal(fs.readFileSync(out, 'utf8'), '-t qrexec-policy-exec -p daemon.info -- qrexec: qubes.Gpg: work -> vault: allowed to vault\n');
+  t.equal(fs.readFileSync(out, 'utf8'), `-u ${SAFE_ENV['QREXEC_POLICY_SYSLOG_SOCKET']} -t qrexec-policy-exec -p daemon.info -- qrexec: qubes.Gpg: work -> vault: allowed to vault\n`);
+});
+
+t.test('qrexec-policy-exec logs to syslog by default where syslog listens, as Qubes\' does; --stderr and --log-file choose otherwise', async (t) => {
+  const dir = t.testdir({ bin: {} });
+  const out = path.join(dir, 'syslog.txt');
+  fs.writeFileSync(path.join(dir, 'bin/logger'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${out}'\n`, { mode: 0o755 });
+  // a socket standing in for /dev/log (logger, faked here, is what writes to it)
+  // (in a short directory: a socket's path has at most 107 bytes)
+  const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qp-log-'));
+  t.teardown(() => fs.rmSync(sockDir, { recursive: true, force: true }));
+  const socket = path.join(sockDir, 'log.sock');
+  const server = net.createServer().listen(socket);
+  await new Promise((resolve) => server.once('listening', resolve));
+  t.teardown(() => void server.close());
+  const savedPath = process.env['PATH'];
+  process.env['PATH'] = `${path.join(dir, 'bin')}:${savedPath ?? ''}`;
+  t.teardown(() => void (process.env['PATH'] = savedPath));
+  const run = async (args: string[], env: NodeJS.ProcessEnv) => {
+    fs.rmSync(out, { force: true });
+    const r = await captureProcess(() => execMain([...args, ...std, 'work', 'vault', 'qubes.Gpg'], { stdout: () => undefined, env: { ...SAFE_ENV, ...env } }));
+    for (let i = 0; i < 250 && !fs.existsSync(out) && ((!args.includes('--stderr') && env['QREXEC_POLICY_SYSLOG_SOCKET'] === socket) || args.includes('--syslog')); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { status: r.value, stderr: r.stderr, syslog: fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '' };
+  };
+  const line = 'qrexec: qubes.Gpg: work -> vault: allowed to vault';
+  t.same(await run([], { QREXEC_POLICY_SYSLOG_SOCKET: socket }), { status: 0, stderr: '', syslog: `-u ${socket} -t qrexec-policy-exec -p daemon.info -- ${line}\n` }, 'syslog only');
+  t.same(await run(['--stderr'], { QREXEC_POLICY_SYSLOG_SOCKET: socket }), { status: 0, stderr: line + '\n', syslog: '' }, '--stderr');
+  const file = path.join(dir, 'exec.log');
+  t.same(await run(['--log-file', file], { QREXEC_POLICY_SYSLOG_SOCKET: socket }), { status: 0, stderr: '', syslog: '' }, '--log-file');
+  t.match(fs.readFileSync(file, 'utf8'), line);
+  t.same(await run(['--syslog'], { QREXEC_POLICY_SYSLOG_SOCKET: '' }), { status: 0, stderr: line + '\n', syslog: `-t qrexec-policy-exec -p daemon.info -- ${line}\n` }, '/dev/log: logger needs no -u');
+  t.same(await run([], { QREXEC_POLICY_SYSLOG_SOCKET: path.join(dir, 'none') }), { status: 0, stderr: line + '\n', syslog: '' }, 'no syslog: stderr');
+  t.same(await run([], { QREXEC_POLICY_SYSLOG_SOCKET: out.replace('syslog.txt', 'bin') }), { status: 0, stderr: line + '\n', syslog: '' }, 'not a socket: stderr');
 });

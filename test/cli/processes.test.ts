@@ -5,6 +5,9 @@
  */
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BIN, paths, run, tree, UUID, type Run } from './fixtures/cli.js';
 import { EXEC_USAGE } from '../../src/cli/exec-main.js';
 
@@ -15,7 +18,7 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
 } else {
   const p = paths(t.testdir({ ...tree(), 'empty-rpc': {} }));
   const std = ['--path', p.policy, '--system-info', p.si];
-  const SAFE_ENV = { QREXEC_RPC_DIR: `${p.dir}/empty-rpc`, QREXEC_CLIENT: `${p.dir}/none`, QUBESD_SOCKET: `${p.dir}/none.sock` };
+  const SAFE_ENV = { QREXEC_RPC_DIR: `${p.dir}/empty-rpc`, QREXEC_CLIENT: `${p.dir}/none`, QUBESD_SOCKET: `${p.dir}/none.sock`, QREXEC_POLICY_SYSLOG_SOCKET: `${p.dir}/no-log` };
   const policy = (args: string[], opts: Parameters<typeof run>[2] = {}) => run(BIN.policy, args, { ...opts, env: { ...SAFE_ENV, ...opts.env } });
   const exec = (args: string[], opts: Parameters<typeof run>[2] = {}) => run(BIN.exec, args, { ...opts, env: { ...SAFE_ENV, ...opts.env } });
 
@@ -35,6 +38,23 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
       ['user=DEFAULT', 'result=allow', 'target=vault', `target_uuid=uuid:${UUID.vault}`, 'autostart=True', 'requested_target=vault', ''].join('\n'),
     );
     t.equal(r.stderr, 'qrexec: qubes.Gpg: work -> vault: allowed to vault\n');
+  });
+
+  t.test('qrexec-policy-exec, the bundle: where syslog listens, the decision line goes there through logger, not to stderr', async (t) => {
+    // (a short directory: a socket's path has at most 107 bytes)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qp-syslog-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const socket = path.join(dir, 'log');
+    const server = net.createServer().listen(socket);
+    await new Promise((resolve) => server.once('listening', resolve));
+    t.teardown(() => void server.close());
+    const logged = path.join(dir, 'logged');
+    fs.writeFileSync(path.join(dir, 'logger'), `#!/bin/sh\nprintf '%s\\n' "$*" > '${logged}.tmp' && mv '${logged}.tmp' '${logged}'\n`, { mode: 0o755 });
+    const r = exec([...std, 'work', 'vault', 'qubes.Gpg'], { env: { QREXEC_POLICY_SYSLOG_SOCKET: socket, PATH: `${dir}:${process.env['PATH']}` } });
+    t.equal(r.status, 0, r.stderr);
+    t.equal(r.stderr, '');
+    for (let i = 0; i < 250 && !fs.existsSync(logged); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    t.equal(fs.readFileSync(logged, 'utf8'), `-u ${socket} -t qrexec-policy-exec -p daemon.info -- qrexec: qubes.Gpg: work -> vault: allowed to vault\n`);
   });
 
   t.test('qrexec-policy-exec: a policy syntax error denies, logged with file:line', async (t) => {

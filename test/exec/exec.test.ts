@@ -407,3 +407,43 @@ t.test('options and environment choose the external paths', async (t) => {
   const bad = await h.run(['--qubesd-timeout', 'soon', ...CALL, 'personal', 'qubes.Filecopy', IDENT]);
   t.equal(bad.status, 2);
 });
+
+/** `timing: …` parsed: each stage's milliseconds, `other` and `total`. */
+function timingLine(log: string): Record<string, number> {
+  const line = log.split('\n').find((l) => l.startsWith('debug: timing: '));
+  if (line === undefined) throw new Error(`no timing line in ${JSON.stringify(log)}`);
+  return Object.fromEntries([...line.matchAll(/([a-z-]+) ([0-9.]+) ms/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+t.test('--log-level debug: one timing line per call, its stages adding up to the call\'s wall time', async (t) => {
+  const h = await harness(t, { agent: { ask: 'allow:personal' } });
+  const stages = ['system-info', 'load-policy', 'evaluate', 'ask', 'notify', 'start-target', 'qrexec-client', 'other'];
+  // an ask answered, a halted target started, qrexec-client run: every stage has something to do
+  const started = performance.now();
+  const r = await h.run([...CALL, '', 'test.Ask', IDENT], { env: { FAKE_QREXEC_SLEEP_MS: '30' } });
+  const wall = performance.now() - started;
+  t.equal(r.status, 0);
+  t.equal(r.log.split('\n').filter((l) => l.includes('timing:')).length, 1, 'one line');
+  t.match(r.log, 'debug: timing: test.Ask: work -> @default: system-info ');
+  const ms = timingLine(r.log);
+  t.same(Object.keys(ms), [...stages, 'total']);
+  const sum = stages.reduce((a, s) => a + ms[s]!, 0);
+  t.ok(Math.abs(sum - ms['total']!) < 0.05, `the stages add up to the total (${sum.toFixed(2)} vs ${ms['total']})`);
+  t.ok(Math.abs(ms['total']! - wall) <= 0.1 * wall, `total ${ms['total']} ms is the wall time ${wall.toFixed(2)} ms within 10 %`);
+  for (const s of ['system-info', 'ask', 'start-target']) t.ok(ms[s]! > 0, `${s} took time`);
+  t.ok(ms['qrexec-client']! >= 30, 'qrexec-client ran (it sleeps 30 ms)');
+
+  // three arguments: nothing is asked, started or run
+  const three = await h.run(['work', 'personal', 'qubes.Filecopy']);
+  t.equal(three.status, 0);
+  const m3 = timingLine(three.log);
+  t.same([m3['ask'], m3['start-target'], m3['qrexec-client']], [0, 0, 0]);
+  t.ok(m3['load-policy']! > 0 && m3['evaluate']! > 0);
+  // and none without debug
+  const quiet = await execMain(['--path', path.join(h.dir, 'policy.d'), '--stderr', 'work', 'personal', 'qubes.Filecopy'], {
+    stdout: () => undefined,
+    stderr: (s) => t.notMatch(s, 'timing'),
+    env: { QUBESD_INTERNAL_SOCKET: h.internal.socket },
+  });
+  t.equal(quiet, 0);
+});

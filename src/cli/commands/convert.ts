@@ -12,6 +12,10 @@ export const command: SubCommand = {
       .option('dry-run', { type: 'boolean', describe: 'convert and check, report, write nothing' })
       .option('force', { type: 'boolean', describe: 'replace an existing output file' })
       .epilog('exit status: 0 converted (rules that cannot apply are reported), 1 the R4.0 policy does not load or the file cannot be written, 2 usage error'),
+  examples: [
+    ['--dry-run', 'what the conversion would give'],
+    ['--output-dir /etc/qubes/policy.d', 'write 35-compat-converted.policy'],
+  ],
   handler: async (a, io) => {
     const { runConvert } = await import('../../convert/cli.js');
     return runConvert(

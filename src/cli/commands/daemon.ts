@@ -4,7 +4,7 @@
  * the daemon itself is loaded when the command runs.
  */
 import type { Argv } from 'yargs';
-import type { SubCommand } from '../command.js';
+import { withExamples, type SubCommand } from '../command.js';
 import { defaultIo, type Io } from '../../io/io.js';
 import { VERSION } from '../../version.js';
 import { rejectRepeatedOptions } from '../options.js';
@@ -16,7 +16,8 @@ const EPILOG = `Answers qrexec-daemon's policy requests on --socket-path, and th
 policy.EvalSimple / policy.EvalGUI qrexec services on their sockets (an empty
 path serves none). The policy is read once and again after any change under
 the policy or legacy directories; while it fails to load, every request is
-denied. SIGHUP re-reads everything; SIGTERM stops.`;
+denied. SIGHUP re-reads everything; SIGTERM stops.
+exit status: 0 stopped by SIGTERM, 1 failed (a socket it cannot take, workers dying more than 5 times a minute), 2 usage error`;
 
 export function daemonOptions<T>(y: Argv<T>) {
   return y
@@ -56,6 +57,10 @@ export const command: SubCommand = {
   command: 'daemon',
   describe: DESCRIBE,
   builder: (y) => daemonOptions(y),
+  examples: [
+    ['--system-info si.json --socket-path /tmp/p.sock', 'a daemon for testing'],
+    ['--log-level debug', 'one timing line per call too'],
+  ],
   handler: runFromArgs,
 };
 
@@ -67,7 +72,7 @@ export async function daemonCli(argv: readonly string[], io: Io = defaultIo()): 
     .scriptName('qrexec-policy-daemon')
     .usage(`usage: $0 [options]\n\n${DESCRIBE}`)
     .parserConfiguration({ 'parse-positional-numbers': false, 'parse-numbers': false, 'greedy-arrays': false })
-    .command('$0', DESCRIBE, (y) => daemonOptions(y), async (a) => {
+    .command('$0', DESCRIBE, (y) => withExamples(daemonOptions(y), command, '$0'), async (a) => {
       status = await runFromArgs(a as Record<string, unknown>, io);
     })
     .strict()

@@ -19,6 +19,11 @@ export const command: SubCommand = {
         return true;
       })
       .epilog('exit status: 0 allow, 1 deny, 3 ask, 2 usage error, 4 could not decide (no system info, or a policy directory that cannot be read)'),
+  examples: [
+    ['work vault qubes.Gpg', 'allow, deny or ask for one call'],
+    ['--json work @dispvm qubes.OpenURL', 'the decision as JSON'],
+    ['--json --batch requests.jsonl', 'one decision per line of requests'],
+  ],
   handler: async (a, io) => {
     const { source, target, service } = requestWords(a as Parameters<typeof requestWords>[0]);
     const args = {

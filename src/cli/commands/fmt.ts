@@ -15,6 +15,10 @@ export const command: SubCommand = {
         describe: 'the files use the service-file format (SOURCE TARGET ACTION, as !include-service reads them)',
       })
       .epilog('exit status: 0 formatted, 1 not formatted (--check) or errors, 2 usage error'),
+  examples: [
+    ['/etc/qubes/policy.d', 'align every policy file in place'],
+    ['--check policy.d/', 'a CI check: exit 1 and a diff if not formatted'],
+  ],
   handler: async (a, io) => {
     const { runFmt } = await import('../../fmt/cli.js');
     return runFmt(

@@ -30,6 +30,10 @@ export const command: SubCommand = {
   command: 'graph',
   describe: 'draw who may call whom (DOT or JSON)',
   builder: (y) => graphOptions(y),
+  examples: [
+    ['--include-ask --output calls.dot', 'every allowed or asked call, as DOT'],
+    ['--source work --format json', 'work\'s calls as JSON'],
+  ],
   handler: async (a, io) => {
     const policyDir = a['policyDir'] as string[] | undefined;
     if (policyDir !== undefined && a['path'] !== undefined) throw new UsageError('give --path or --policy-dir, not both');

@@ -10,9 +10,12 @@ import { command as convert } from './convert.js';
 import { command as daemon } from './daemon.js';
 import { command as fmt } from './fmt.js';
 import { command as diff } from './diff.js';
+import { command as installDom0 } from './install-dom0.js';
+import { command as completion } from './completion.js';
+import { command as why } from './why.js';
 
 /** The commands that decide one request; `exec` follows them in the help. */
-export const DECISION_COMMANDS: readonly SubCommand[] = [evalCommand, explain];
+export const DECISION_COMMANDS: readonly SubCommand[] = [evalCommand, explain, why];
 
 /** The tools around the policy. */
-export const TOOL_COMMANDS: readonly SubCommand[] = [list, lint, test, graph, convert, daemon, fmt, diff];
+export const TOOL_COMMANDS: readonly SubCommand[] = [list, lint, test, graph, convert, daemon, fmt, diff, installDom0, completion];

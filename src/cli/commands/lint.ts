@@ -34,6 +34,10 @@ export const command: SubCommand = {
       .option('quiet', { type: 'boolean', default: false, describe: 'print only the findings that fail' })
       .option('list-rules', { type: 'boolean', default: false, describe: 'print every rule id with its description' })
       .epilog('exit status: 0 no errors (and no warnings with --strict), 1 otherwise, 2 usage error'),
+  examples: [
+    ['', 'the installed policy directories'],
+    ['--strict --format github policy.d/', 'a CI check of a policy repository'],
+  ],
   handler: async (a, io) => {
     const { runLint } = await import('../../lint/cli.js');
     return runLint(

@@ -14,6 +14,10 @@ export const command: SubCommand = {
       .option('overwrite', { type: 'boolean', describe: 'replace files that exist and differ (default: keep them)' })
       .option('dest', { type: 'string', describe: 'the policy directory (env QREXEC_POLICY_DIR; default /etc/qubes/policy.d)' })
       .epilog('A file is refused if the policy would not load with it; the others are still restored.\nexit status: 0 done, 1 some file refused, 2 usage error or unreadable directories'),
+  examples: [
+    ['--dry-run /backup/policy.d', 'what would be restored'],
+    ['--overwrite /backup/policy.d', 'restore, replacing files that differ'],
+  ],
   handler: async (a, io) => {
     const words = (a['_'] as (string | number)[]).map(String);
     if (words.length !== 1) throw new UsageError('give the backup directory: BACKUP_DIR');

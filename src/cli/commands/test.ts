@@ -17,6 +17,10 @@ export const command: SubCommand = {
       .option('coverage', { type: 'boolean', default: false, describe: 'list the rules that no case reached' })
       .option('verbose', { type: 'boolean', alias: 'v', default: false, describe: 'print passing cases too' })
       .epilog('exit status: 0 every case passed, 1 a case failed (or the policy does not load), 2 usage error, 4 could not decide (no system info, or a policy directory that cannot be read)'),
+  examples: [
+    ['cases/', 'every case file in cases/'],
+    ['--coverage --path policy.d cases.txt', 'the rules no case reaches'],
+  ],
   handler: async (a, io) => {
     const { runTest } = await import('../../policytest/cli.js');
     return runTest(

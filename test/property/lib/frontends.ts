@@ -215,7 +215,7 @@ export interface ProcResult {
 /** Run a bundle with node; `timeoutMs` past which it is killed (and the result says so). */
 export function runProcess(file: string, args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ProcResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file, ...args], { env: { PATH: process.env['PATH'], ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [file, ...args], { env: { PATH: process.env['PATH'], QREXEC_POLICY_SYSLOG_SOCKET: '/nonexistent/log', ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
