@@ -25,6 +25,7 @@ const SECONDS = Number(process.env.BENCH_DAEMON_SECONDS ?? 4);
 const RULES = (process.env.BENCH_DAEMON_RULES ?? '1000,10000').split(',').map(Number);
 const WORKERS = (process.env.BENCH_DAEMON_WORKERS ?? '').split(',').filter(Boolean);
 const LOG_LEVEL = process.env.BENCH_DAEMON_LOG ?? 'info';
+const FLOOR = process.env.BENCH_DAEMON_FLOOR !== '0';
 const RUNS = [
   { clients: 1, max: 60_000 },
   { clients: 8, max: 200_000 },
@@ -208,6 +209,16 @@ async function startDaemon(policyDir, socket, logFile, workers) {
   return child;
 }
 
+/** The floor: bench/floor-server.mjs, a socket that answers without any policy. */
+async function startFloor(socket) {
+  const child = spawn(process.execPath, [path.join(root, 'bench/floor-server.mjs'), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`floor server exited ${code}`)));
+  });
+  return child;
+}
+
 function stopDaemon(child) {
   return new Promise((resolve) => {
     child.on('close', resolve);
@@ -232,6 +243,16 @@ for (const total of RULES) {
   const requestsFile = path.join(dir, `requests-${total}`);
   const ruleLines = files.flat().filter((l) => !l.startsWith('*') && !l.includes(' @anyvm @anyvm deny'));
   fs.writeFileSync(requestsFile, generateRequests(names, ruleLines, 5000).join('\0') + '\0');
+  if (FLOOR) {
+    const socket = path.join(dir, 'floor.sock');
+    const floor = await startFloor(socket);
+    await runClient(client, socket, 8, 20_000, 1.5, requestsFile);
+    for (const run of RUNS) {
+      const r = await runClient(client, socket, run.clients, run.max, SECONDS, requestsFile);
+      rows.push({ rules: count, services: names.length, workers: 'floor', clients: run.clients, ...r });
+    }
+    await stopDaemon(floor);
+  }
   for (const workers of WORKERS.length ? WORKERS : [null]) {
     const socket = path.join(dir, 'policy.sock');
     const logFile = path.join(dir, `daemon-${total}-${workers ?? 'default'}.log`);

@@ -3,4 +3,5 @@ import { execMain } from '../cli/exec-main.js';
 import { runMain } from '../cli/run.js';
 import { VERSION } from '../version.js';
 
-runMain('qrexec-policy-exec', () => execMain(process.argv.slice(2), { version: VERSION }));
+// standard output is built only if a result block is printed (exec-main.ts)
+runMain('qrexec-policy-exec', () => execMain(process.argv.slice(2), { version: VERSION }), 1, true);
