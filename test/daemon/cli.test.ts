@@ -134,18 +134,22 @@ t.test('daemonConfig: defaults, environment fallbacks, bad values', async (t) =>
   })());
 });
 
-t.test('daemonLogger: one write per event-loop turn, levels filtered; lineWriter falls back to stderr', async (t) => {
+t.test('daemonLogger: lines gathered into one write within FLUSH_MS, levels filtered; lineWriter falls back to stderr', async (t) => {
   const writes: string[] = [];
-  const log = await daemonLogger('info', (s) => writes.push(s));
+  const log = await daemonLogger('info', (s) => writes.push(s), 30);
   t.equal(log.level, 'info');
   t.ok(log.enabled('warn'));
   t.notOk(log.enabled('debug'));
+  const t0 = performance.now();
   log.log('info', 'one');
   log.log('debug', 'hidden');
   log.log('warn', 'two\nlines');
+  await new Promise((r) => setTimeout(r, 5));
   log.log('error', 'three');
-  await new Promise((r) => setImmediate(r));
-  t.same(writes, ['one\nwarning: two lines\nerror: three\n']);
+  t.same(writes, [], 'nothing written before the flush time');
+  await until(() => writes.length === 1);
+  t.ok(performance.now() - t0 >= 29, 'written once the first line waited its time');
+  t.same(writes, ['one\nwarning: two lines\nerror: three\n'], 'in one write');
   log.log('info', 'four');
   await until(() => writes.length === 2);
   t.equal(writes[1], 'four\n');
