@@ -11,7 +11,6 @@ import { fileSink, isLevel, lineLogger, stderrSink, syslogSink, type Level, type
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
-import { watchStdout } from './run.js';
 
 export interface ExecArgs extends SourceOptions {
   assumeYesForAsk: boolean;
@@ -171,15 +170,7 @@ function usage(stderr: (s: string) => void, form: ExecIo['form'] | undefined, me
  * never throws for bad input.
  */
 export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}): Promise<number> {
-  let watching = false;
-  const stdout =
-    io.stdout ??
-    ((s: string) => {
-      // standard output is built (and watched) only when something is printed (runMain's lazyStdout)
-      if (!watching) watchStdout(io.form === 'r40' ? 'qrexec-policy' : 'qrexec-policy-exec');
-      watching = true;
-      process.stdout.write(s);
-    });
+  const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const stderr = io.stderr ?? ((s: string) => void process.stderr.write(s));
   const env = io.env ?? process.env;
   let args: ExecArgs;
