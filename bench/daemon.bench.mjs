@@ -20,7 +20,8 @@
 // "1000,10000"), BENCH_DAEMON_LOG (log level, default info), BENCH_DAEMON_KEEP
 // (keep the generated policies, requests and logs, and say where),
 // BENCH_DAEMON_CLIENT=node (use the Node load client even where cc exists),
-// BENCH_DAEMON_FLOOR=0 (skip the floor), BENCH_DAEMON_PRODUCTION=0 (skip the
+// BENCH_DAEMON_BIN (another build's dist/bin/qrexec-policy-daemon.js, to compare;
+// its default workers are then labelled as this build's), BENCH_DAEMON_FLOOR=0 (skip the floor), BENCH_DAEMON_PRODUCTION=0 (skip the
 // production shape), QREXEC_REFERENCE (the directory holding Qubes' `qrexec`
 // package), BENCH_SUMMARY (a file to write the rows to as JSON, for run.mjs).
 import * as fs from 'node:fs';
@@ -29,7 +30,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const DAEMON = path.join(root, 'dist/bin/qrexec-policy-daemon.js');
+const DAEMON = process.env.BENCH_DAEMON_BIN ?? path.join(root, 'dist/bin/qrexec-policy-daemon.js');
 const SECONDS = Number(process.env.BENCH_DAEMON_SECONDS ?? 4);
 const RULES = (process.env.BENCH_DAEMON_RULES ?? '1000,10000').split(',').map(Number);
 const WORKERS = (process.env.BENCH_DAEMON_WORKERS ?? '').split(',').filter(Boolean);
