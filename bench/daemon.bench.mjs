@@ -1,37 +1,52 @@
 #!/usr/bin/env node
-// qrexec-policy-daemon throughput and latency (issue 4): one connection per
-// request over the unix policy socket, as qrexec-daemon asks, with 1 and 8
-// concurrent clients, against a generated 1,000-rule and 10,000-rule policy
-// and `--system-info FILE`. Every run is bounded in requests and seconds.
+// qrexec-policy-daemon throughput and latency (issues 4 and 17): one
+// connection per request over the unix policy socket, as qrexec-daemon asks,
+// with 1 and 8 concurrent clients, against a generated 1,000-rule and
+// 10,000-rule policy, next to the floor (bench/floor-server.mjs: the same
+// protocol answered with no policy at all) measured the same way in the
+// same run. Then the production shape: system info from a fake qubesd over
+// its real socket protocol (bench/fake-qubesd.mjs, 50 qubes), for our daemon
+// and, given `--reference DIR` to `npm run bench` (or QREXEC_REFERENCE=DIR),
+// for Qubes' own daemon from DIR/qrexec on the same fake qubesd. Every run is
+// bounded in requests and seconds.
 //
 // The load client is bench/load-client.c (compiled here with cc) so that the
 // client costs little of the CPU the daemon is measured on; without a C
 // compiler, bench/load-client.mjs stands in (and says so).
 //
-// Environment: BENCH_DAEMON_WORKERS (comma list, e.g. "1,2": daemon --workers
+// Environment: BENCH_DAEMON_WORKERS (comma list, e.g. "1,2,4": daemon --workers
 // values to compare; default: the daemon's own default), BENCH_DAEMON_SECONDS
 // (time limit per measured run, default 4), BENCH_DAEMON_RULES (default
 // "1000,10000"), BENCH_DAEMON_LOG (log level, default info), BENCH_DAEMON_KEEP
 // (keep the generated policies, requests and logs, and say where),
-// BENCH_DAEMON_CLIENT=node (use the Node load client even where cc exists).
+// BENCH_DAEMON_CLIENT=node (use the Node load client even where cc exists),
+// BENCH_DAEMON_BIN (another build's dist/bin/qrexec-policy-daemon.js, to compare;
+// its default workers are then labelled as this build's), BENCH_DAEMON_FLOOR=0 (skip the floor), BENCH_DAEMON_PRODUCTION=0 (skip the
+// production shape), QREXEC_REFERENCE (the directory holding Qubes' `qrexec`
+// package), BENCH_SUMMARY (a file to write the rows to as JSON, for run.mjs).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const DAEMON = path.join(root, 'dist/bin/qrexec-policy-daemon.js');
+const DAEMON = process.env.BENCH_DAEMON_BIN ?? path.join(root, 'dist/bin/qrexec-policy-daemon.js');
 const SECONDS = Number(process.env.BENCH_DAEMON_SECONDS ?? 4);
 const RULES = (process.env.BENCH_DAEMON_RULES ?? '1000,10000').split(',').map(Number);
 const WORKERS = (process.env.BENCH_DAEMON_WORKERS ?? '').split(',').filter(Boolean);
 const LOG_LEVEL = process.env.BENCH_DAEMON_LOG ?? 'info';
+const FLOOR = process.env.BENCH_DAEMON_FLOOR !== '0';
+const PRODUCTION = process.env.BENCH_DAEMON_PRODUCTION !== '0';
+const REFERENCE = process.env.QREXEC_REFERENCE || null;
+const PYTHON = process.env.PYTHON ?? 'python3';
 const RUNS = [
   { clients: 1, max: 60_000 },
   { clients: 8, max: 200_000 },
 ];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qpd-bench-'));
-// the daemon's own default: one worker process per CPU, at most 4
-const DEFAULT_WORKERS = `${Math.min(4, os.availableParallelism())} (default)`;
+// the daemon's own default on this machine, as its configuration works it out
+const { daemonConfig } = await import(path.join(root, 'dist/lib/daemon/config.js'));
+const DEFAULT_WORKERS = `${daemonConfig({}, {}).workers} (default)`;
 
 // ---------------------------------------------------------------- generated system and policy
 /** Deterministic pseudo-random numbers (mulberry32), so every run measures the same policy. */
@@ -48,31 +63,37 @@ const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const uuid = (i) => `${i.toString(16).padStart(8, '0')}-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 
 const TAGS = ['work', 'personal', 'dev', 'vault', 'banking', 'media', 'sys', 'web', 'mail', 'print'];
-const domains = {
-  dom0: { type: 'AdminVM', uuid: '00000000-0000-0000-0000-000000000000', power_state: 'Running', tags: [], guivm: null, icon: 'adminvm-black' },
-};
+/** One qube as qubesd's internal.GetSystemInfo describes it: every field, as Qubes' daemon expects. */
+const qube = (i, type, fields) => ({
+  tags: [],
+  type,
+  template_for_dispvms: false,
+  default_dispvm: null,
+  icon: 'appvm-blue',
+  guivm: null,
+  power_state: 'Running',
+  uuid: uuid(i),
+  ...fields,
+});
+// 50 qubes: dom0, 3 disposable templates, 3 templates, 39 app qubes, 4 service qubes
+const domains = { dom0: qube(0, 'AdminVM', { uuid: '00000000-0000-0000-0000-000000000000', icon: 'adminvm-black' }) };
 const appvms = [];
 const dvms = ['default-dvm', 'whonix-dvm', 'fedora-dvm'];
 for (const [i, name] of dvms.entries())
-  domains[name] = { type: 'AppVM', uuid: uuid(900 + i), template_for_dispvms: true, tags: ['dvm'], guivm: null, default_dispvm: name, icon: 'appvm-red' };
-for (const t of ['fedora-41', 'debian-12', 'whonix-17'])
-  domains[t] = { type: 'TemplateVM', uuid: uuid(800 + appvms.length), tags: [], guivm: null, icon: 'templatevm-black' };
-for (let i = 0; i < 60; i++) {
+  domains[name] = qube(900 + i, 'AppVM', { template_for_dispvms: true, tags: ['dvm'], default_dispvm: name, icon: 'appvm-red' });
+for (const [i, t] of ['fedora-41', 'debian-12', 'whonix-17'].entries()) domains[t] = qube(800 + i, 'TemplateVM', { icon: 'templatevm-black' });
+for (let i = 0; i < 39; i++) {
   const name = i < TAGS.length ? TAGS[i] : `${pick(TAGS)}-${i}`;
   appvms.push(name);
-  domains[name] = {
-    type: i % 17 === 0 ? 'StandaloneVM' : 'AppVM',
-    uuid: uuid(1 + i),
+  domains[name] = qube(1 + i, i % 17 === 0 ? 'StandaloneVM' : 'AppVM', {
     tags: [pick(TAGS), pick(TAGS)],
     power_state: rand() < 0.6 ? 'Running' : 'Halted',
-    guivm: null,
     default_dispvm: pick(dvms),
-    icon: 'appvm-blue',
-  };
+  });
 }
-for (const s of ['sys-net', 'sys-firewall', 'sys-usb', 'sys-whonix']) {
+for (const [i, s] of ['sys-net', 'sys-firewall', 'sys-usb', 'sys-whonix'].entries()) {
   appvms.push(s);
-  domains[s] = { type: 'AppVM', uuid: uuid(700 + appvms.length), tags: ['sys'], power_state: 'Running', guivm: null, default_dispvm: 'default-dvm' };
+  domains[s] = qube(700 + i, 'AppVM', { tags: ['sys'], default_dispvm: 'default-dvm' });
 }
 // no GuiVM anywhere: no policy agent in the loop (denials would each send policy.Notify to one)
 const siFile = path.join(dir, 'system-info.json');
@@ -190,30 +211,102 @@ function runClient(client, socket, clients, max, seconds, requestsFile) {
   });
 }
 
-// ---------------------------------------------------------------- daemon
-async function startDaemon(policyDir, socket, logFile, workers) {
-  const args = [DAEMON, '--socket-path', socket, '--eval-socket-path', '', '--gui-socket-path', '', '--path', policyDir];
-  args.push('--legacy-path', path.join(dir, 'legacy'), '--system-info', siFile, '--log-level', LOG_LEVEL, '--log-file', logFile);
-  args.push('--rpc-dir', path.join(dir, 'no-agent'), '--qrexec-client', '/bin/false');
-  if (workers) args.push('--workers', workers);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+// ---------------------------------------------------------------- servers
+/** Wait until `socket` exists and `ready()` says so; fail if the process ends first. */
+async function waitFor(child, socket, what, ready = () => true) {
   const t0 = performance.now();
-  while (!fs.existsSync(socket)) {
-    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}`);
-    if (performance.now() - t0 > 20_000) throw new Error('daemon did not start');
+  while (!fs.existsSync(socket) || !ready()) {
+    if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}`);
+    if (performance.now() - t0 > 20_000) throw new Error(`${what} did not start`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  // every worker must be up: wait for the "listening" line
-  while (!fs.readFileSync(logFile, 'utf8').includes('listening on')) await new Promise((r) => setTimeout(r, 20));
   return child;
 }
 
-function stopDaemon(child) {
+/** Our daemon; `systemInfo`: `{ file }` or `{ qubesd: socket }`. */
+async function startDaemon(policyDir, socket, logFile, workers, systemInfo) {
+  const args = [DAEMON, '--socket-path', socket, '--eval-socket-path', '', '--gui-socket-path', '', '--path', policyDir];
+  args.push('--legacy-path', path.join(dir, 'legacy'), '--log-level', LOG_LEVEL, '--log-file', logFile);
+  if (systemInfo.file) args.push('--system-info', systemInfo.file);
+  else args.push('--qubesd-internal-socket', systemInfo.qubesd);
+  args.push('--rpc-dir', path.join(dir, 'no-agent'), '--qrexec-client', '/bin/false');
+  if (workers) args.push('--workers', workers);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  // every worker must be up: wait for the "listening" line
+  return waitFor(child, socket, 'daemon', () => fs.readFileSync(logFile, 'utf8').includes('listening on'));
+}
+
+/** A helper process that prints "listening" once it serves `socket`. */
+async function startListening(what, cmd, args) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`${what} exited ${code}`)));
+  });
+  return child;
+}
+
+/**
+ * Qubes' daemon (DIR/qrexec), run by a small script in this run's temporary
+ * directory (never in the repository): pyinotify, which it imports to watch
+ * the policy, is replaced by a stub (the policy does not change here), and
+ * system info comes from `qubesd` instead of /var/run/qubesd.internal.sock.
+ * Its decision lines go to `logFile`.
+ */
+async function startReference(refDir, policyDir, socket, qubesd, logFile) {
+  const wrapper = path.join(dir, 'reference-daemon.py');
+  fs.writeFileSync(
+    wrapper,
+    `import asyncio, sys, types
+sys.path.insert(0, sys.argv[1])
+stub = types.ModuleType("pyinotify")
+class WatchManager:
+    def add_watch(self, *args, **kwargs): return {}
+    def rm_watch(self, *args, **kwargs): pass
+class ProcessEvent:
+    def __init__(self, *args, **kwargs): pass
+class AsyncioNotifier:
+    def __init__(self, *args, **kwargs): pass
+    def stop(self): pass
+stub.WatchManager, stub.ProcessEvent, stub.AsyncioNotifier = WatchManager, ProcessEvent, AsyncioNotifier
+for name in ("IN_CREATE", "IN_DELETE", "IN_MODIFY", "IN_MOVED_FROM", "IN_MOVED_TO"):
+    setattr(stub, name, 0)
+sys.modules["pyinotify"] = stub
+import qrexec.utils
+qrexec.utils.QUBESD_INTERNAL_SOCK = sys.argv[2]
+from qrexec.tools import qrexec_policy_daemon
+print("listening", flush=True)
+asyncio.run(qrexec_policy_daemon.start_serving(sys.argv[3:]))
+`,
+  );
+  const args = [wrapper, refDir, qubesd, '--policy-path', policyDir, '--socket-path', socket];
+  args.push('--eval-socket-path', `${socket}.eval`, '--gui-socket-path', `${socket}.gui`);
+  const log = fs.openSync(logFile, 'w');
+  const child = spawn(PYTHON, args, { stdio: ['ignore', 'ignore', log] });
+  fs.closeSync(log);
+  return waitFor(child, socket, "Qubes' daemon");
+}
+
+function stop(child) {
   return new Promise((resolve) => {
     child.on('close', resolve);
     child.kill('SIGTERM');
   });
 }
+
+/** Warm the server up (JIT, per-service rule lists, the reference's first policy load), then measure 1 and 8 clients. */
+async function measure(socket, requestsFile, row) {
+  let answered = (await runClient(client, socket, 8, 20_000, 1.5, requestsFile)).requests;
+  for (const run of RUNS) {
+    const r = await runClient(client, socket, run.clients, run.max, SECONDS, requestsFile);
+    answered += r.requests - r.errors;
+    rows.push({ ...row, clients: run.clients, ...r });
+  }
+  return answered;
+}
+
+/** Decision lines in a log, ours (`qrexec: …`) or the reference's (the same prefix). */
+const decisionLines = (logFile) => fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('qrexec: ')).length;
 
 // ---------------------------------------------------------------- main
 if (!fs.existsSync(DAEMON)) {
@@ -224,6 +317,7 @@ const client = loadClient();
 const loadBefore = os.loadavg();
 const rows = [];
 const notes = [];
+const trees = [];
 for (const total of RULES) {
   const policyDir = path.join(dir, `policy-${total}`);
   fs.mkdirSync(policyDir);
@@ -232,42 +326,74 @@ for (const total of RULES) {
   const requestsFile = path.join(dir, `requests-${total}`);
   const ruleLines = files.flat().filter((l) => !l.startsWith('*') && !l.includes(' @anyvm @anyvm deny'));
   fs.writeFileSync(requestsFile, generateRequests(names, ruleLines, 5000).join('\0') + '\0');
+  const base = { shape: 'system info file', rules: count, services: names.length };
+  trees.push({ policyDir, requestsFile, base });
+  if (FLOOR) {
+    const socket = path.join(dir, 'floor.sock');
+    const floor = await startListening('floor server', process.execPath, [path.join(root, 'bench/floor-server.mjs'), socket]);
+    await measure(socket, requestsFile, { ...base, server: 'floor', workers: 1 });
+    await stop(floor);
+  }
   for (const workers of WORKERS.length ? WORKERS : [null]) {
     const socket = path.join(dir, 'policy.sock');
     const logFile = path.join(dir, `daemon-${total}-${workers ?? 'default'}.log`);
     fs.writeFileSync(logFile, '');
-    const daemon = await startDaemon(policyDir, socket, logFile, workers);
-    // warm-up: JIT, per-service rule lists
-    let answered = (await runClient(client, socket, 8, 20_000, 1.5, requestsFile)).requests;
-    for (const run of RUNS) {
-      const r = await runClient(client, socket, run.clients, run.max, SECONDS, requestsFile);
-      answered += r.requests - r.errors;
-      rows.push({ rules: count, services: names.length, workers: workers ?? DEFAULT_WORKERS, clients: run.clients, ...r });
-    }
-    await stopDaemon(daemon);
+    const daemon = await startDaemon(policyDir, socket, logFile, workers, { file: siFile });
+    const answered = await measure(socket, requestsFile, { ...base, server: 'ours', workers: workers ?? DEFAULT_WORKERS });
+    await stop(daemon);
     // every answered request is one decision line in the log (the warm-up's too)
-    const decisions = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('qrexec: ')).length;
-    notes.push(`${count} rules, ${workers ?? DEFAULT_WORKERS} workers: ${decisions} decision lines logged for ${answered} requests`);
+    notes.push(`${count} rules, ${workers ?? DEFAULT_WORKERS} workers: ${decisionLines(logFile)} decision lines logged for ${answered} requests`);
   }
 }
+
+if (PRODUCTION) {
+  const qubesdSocket = path.join(dir, 'qubesd.internal.sock');
+  const qubesd = await startListening('fake qubesd', process.execPath, [path.join(root, 'bench/fake-qubesd.mjs'), qubesdSocket, siFile]);
+  for (const { policyDir, requestsFile, base } of trees) {
+    const prod = { ...base, shape: 'fake qubesd (50 qubes)' };
+    const socket = path.join(dir, 'prod.sock');
+    const logFile = path.join(dir, `prod-${base.rules}.log`);
+    fs.writeFileSync(logFile, '');
+    const daemon = await startDaemon(policyDir, socket, logFile, WORKERS[0] ?? null, { qubesd: qubesdSocket });
+    await measure(socket, requestsFile, { ...prod, server: 'ours', workers: WORKERS[0] ?? DEFAULT_WORKERS });
+    await stop(daemon);
+    if (REFERENCE === null) continue;
+    const refSocket = path.join(dir, 'reference.sock');
+    const refLog = path.join(dir, `reference-${base.rules}.log`);
+    const ref = await startReference(REFERENCE, policyDir, refSocket, qubesdSocket, refLog);
+    const answered = await measure(refSocket, requestsFile, { ...prod, server: "Qubes' daemon", workers: 1 });
+    await stop(ref);
+    notes.push(`Qubes' daemon, ${base.rules} rules: ${decisionLines(refLog)} decision lines logged for ${answered} requests`);
+  }
+  await stop(qubesd);
+  if (REFERENCE === null)
+    notes.push("Qubes' daemon not measured: pass `--reference DIR` to npm run bench (or QREXEC_REFERENCE=DIR), DIR holding Qubes' `qrexec` package");
+}
+
 if (process.env.BENCH_DAEMON_KEEP) console.log(`kept ${dir}`);
 else fs.rmSync(dir, { recursive: true, force: true });
 
-console.log(`qrexec-policy-daemon, one connection per request on the unix policy socket, --system-info FILE,`);
+console.log(`qrexec-policy-daemon, one connection per request on the unix policy socket,`);
 const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
 console.log(`log level ${LOG_LEVEL} to a file; ${client.name};`);
 console.log(`${os.availableParallelism()} CPUs, load average ${load(loadBefore)} before, ${load(os.loadavg())} after (other work on the machine skews the figures)`);
-console.log(`each run bounded by its request count and ${SECONDS} s; every request carries assume_yes_for_ask=yes\n`);
-console.log('| rules | services | workers | clients | requests | req/s | p50 ms | p99 ms | allow | deny | errors |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(`each run bounded by its request count and ${SECONDS} s; every request carries assume_yes_for_ask=yes;`);
+console.log('"÷ floor": against the floor server with as many clients on the same policy\'s requests\n');
+console.log('| system info | rules | server | workers | clients | requests | req/s | p50 ms | p99 ms | allow | deny | errors | req/s ÷ floor | p50 ÷ floor |');
+console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+const floorOf = (r) => rows.find((f) => f.server === 'floor' && f.rules === r.rules && f.clients === r.clients);
 for (const r of rows) {
-  const rps = r.requests / r.seconds;
+  r.rps = r.requests / r.seconds;
+  const f = floorOf(r);
+  const vs = f && r !== f ? [(r.rps / (f.requests / f.seconds)).toFixed(2), (r.p50_ms / f.p50_ms).toFixed(2)] : ['', ''];
   console.log(
-    `| ${r.rules} | ${r.services} | ${r.workers} | ${r.clients} | ${r.requests} | ${Math.round(rps)} | ${r.p50_ms.toFixed(3)} | ${r.p99_ms.toFixed(3)} | ${r.allow} | ${r.deny} | ${r.errors} |`,
+    `| ${r.shape} | ${r.rules} | ${r.server} | ${r.workers} | ${r.clients} | ${r.requests} | ${Math.round(r.rps)} | ${r.p50_ms.toFixed(3)} | ${r.p99_ms.toFixed(3)} | ${r.allow} | ${r.deny} | ${r.errors} | ${vs[0]} | ${vs[1]} |`,
   );
 }
 console.log('');
 for (const n of notes) console.log(n);
-const failed = rows.some((r) => r.errors > 0);
+if (process.env.BENCH_SUMMARY) fs.writeFileSync(process.env.BENCH_SUMMARY, JSON.stringify({ daemon: rows, loadBefore, loadAfter: os.loadavg() }));
+// errors of Qubes' daemon are its own (it crashes on some requests); ours must answer every one
+const failed = rows.some((r) => r.errors > 0 && r.server !== "Qubes' daemon");
 if (failed) console.log('\nsome requests got no valid answer (errors column)');
 process.exit(failed ? 1 : 0);

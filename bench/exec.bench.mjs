@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // The per-call path: cold `qrexec-policy-exec --just-evaluate` at 10 / 1,000 /
-// 10,000 rules (npm bin and standalone executable), a full five-argument
+// 10,000 rules (npm bin and standalone executable) and on a real shipped
+// tree (Qubes R4.3 desktop: include/ files, a legacy directory; used by
+// path from ../shared/realworld, never copied), a full five-argument
 // call (admin.vm.Start through a fake qubesd, then a qrexec-client that exits
 // at once), each next to `node -e 0` measured in the same run with runs
 // interleaved; in-process evaluation per request; peak RSS.
 //
 //   BENCH_RUNS=31 (cold runs per command)   BENCH_SEA=0 (skip the standalone executable)
+//   BENCH_REAL_TREE=DIR (the real tree; default ../shared/realworld/trees/r43-desktop
+//   next to the repository, or /work/shared/realworld/trees/r43-desktop; skipped if absent)
+//   BENCH_SUMMARY=FILE (write the medians as JSON, for run.mjs)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,6 +32,9 @@ if (process.env.BENCH_SEA !== '0' && !fs.existsSync(SEA)) {
 const withSea = process.env.BENCH_SEA !== '0' && fs.existsSync(SEA);
 
 const sizes = [10, 1000, 10000];
+const REAL = [process.env.BENCH_REAL_TREE, path.join(root, '../shared/realworld/trees/r43-desktop'), '/work/shared/realworld/trees/r43-desktop'].find(
+  (d) => d && fs.existsSync(path.join(d, 'policy.d')),
+);
 const trees = Object.fromEntries(sizes.map((n) => [n, writeTree(path.join(dir, `r${n}`), { rules: n, qubes: n === 10 ? 20 : 200 })]));
 const sock = path.join(dir, 'qubesd.sock');
 const server = await startFakeQubesd(sock);
@@ -51,7 +59,15 @@ function timeAsync(cmd, argv) {
 }
 
 const commands = [{ name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] }];
-for (const n of sizes) commands.push({ name: `exec --just-evaluate, ${n} rules`, cmd: process.execPath, args: [EXEC, ...args(trees[n])] });
+for (const n of sizes) commands.push({ name: `exec --just-evaluate, ${n} rules`, key: `rules-${n}`, cmd: process.execPath, args: [EXEC, ...args(trees[n])] });
+if (REAL)
+  commands.push({
+    name: `exec --just-evaluate, ${path.basename(REAL)} tree`,
+    key: 'real',
+    cmd: process.execPath,
+    // a file copy between two app qubes: an ask, through the include/ and 50-config files
+    args: [EXEC, '--just-evaluate', '--log-level', 'warn', '--path', path.join(REAL, 'policy.d'), '--legacy-path', path.join(REAL, 'legacy'), '--system-info', path.join(REAL, 'system-info.json'), 'personal', 'work', 'qubes.Filecopy'],
+  });
 if (withSea) for (const n of sizes) commands.push({ name: `standalone --just-evaluate, ${n} rules`, cmd: SEA, args: args(trees[n]) });
 const EX = path.join(root, 'policy.d-examples');
 commands.push({
@@ -65,11 +81,14 @@ for (let i = 0; i < RUNS; i++) for (const [k, c] of commands.entries()) times[k]
 server.close();
 
 const base = median(times[0]);
+const summary = { base, runs: RUNS, load: os.loadavg()[0], real: REAL ? path.basename(REAL) : null, calls: {}, evaluate: {} };
 console.log(`cold start, ${RUNS} interleaved runs each, median wall time (load average ${os.loadavg()[0].toFixed(2)})`);
 for (const [k, c] of commands.entries()) {
   const m = median(times[k]);
-  console.log(`  ${c.name.padEnd(48)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(2)}x node -e 0`);
+  if (c.key) summary.calls[c.key] = { ms: m, ratio: m / base };
+  console.log(`  ${c.name.padEnd(48)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(3)}x node -e 0`);
 }
+if (!REAL) console.log('  (no real tree found: BENCH_REAL_TREE=DIR names one)');
 
 // peak RSS of one cold run (GNU time's %M, KiB)
 if (fs.existsSync('/usr/bin/time')) {
@@ -109,7 +128,9 @@ for (const n of sizes) {
         per.push(((performance.now() - t0) * 1000) / 50);
       }
     cells.push(`${want} ${median(per).toFixed(2)} µs`);
+    (summary.evaluate[n] ??= {})[want] = median(per);
   }
   console.log(`  ${String(n).padStart(6)} rules: ${cells.join(', ')}`);
 }
 fs.rmSync(dir, { recursive: true, force: true });
+if (process.env.BENCH_SUMMARY) fs.writeFileSync(process.env.BENCH_SUMMARY, JSON.stringify({ exec: summary }));

@@ -40,6 +40,26 @@ static double now(void)
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* A `result=allow` line anywhere: 1; the answer `result=deny` alone: 0; else -1.
+ * (Qubes' daemon ends its answers without the final newline ours writes.) */
+static int has_line(const char *buf, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = buf; (p = strstr(p, line)) != NULL; p += n)
+        if ((p == buf || p[-1] == '\n') && (p[n] == '\n' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
+static int classify(const char *buf)
+{
+    if (has_line(buf, "result=allow"))
+        return 1;
+    if (strcmp(buf, "result=deny\n") == 0 || strcmp(buf, "result=deny") == 0)
+        return 0;
+    return -1;
+}
+
 static int one(const char *req, size_t len, char *buf, size_t bufsize)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -71,11 +91,7 @@ static int one(const char *req, size_t len, char *buf, size_t bufsize)
     }
     close(fd);
     buf[got] = 0;
-    if (strncmp(buf, "result=allow\n", 13) == 0 || strstr(buf, "\nresult=allow\n"))
-        return 1;
-    if (strcmp(buf, "result=deny\n") == 0)
-        return 0;
-    return -1;
+    return classify(buf);
 }
 
 static void *run(void *arg)

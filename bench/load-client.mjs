@@ -22,8 +22,9 @@ function one(request) {
     sock.on('error', () => resolve(-1));
     sock.on('close', () => {
       const out = Buffer.concat(chunks).toString('latin1');
-      if (out.startsWith('result=allow\n') || out.includes('\nresult=allow\n')) resolve(1);
-      else resolve(out === 'result=deny\n' ? 0 : -1);
+      // Qubes' daemon ends its answers without the final newline ours writes
+      if (/(^|\n)result=allow(\n|$)/.test(out)) resolve(1);
+      else resolve(out === 'result=deny\n' || out === 'result=deny' ? 0 : -1);
     });
   });
 }

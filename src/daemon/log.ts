@@ -1,8 +1,8 @@
 /**
- * The daemon's winston logger: the same line format as every other command
- * (log.ts), but lines are gathered and written once per event-loop turn.
- * At thousands of decisions a second a write (or a thread-pool round trip)
- * per line would cost more than deciding. Every line stays whole and in
+ * The daemon's logger: the same line format as every other command
+ * (log.ts), but lines are gathered and written together, within a few
+ * milliseconds. At thousands of decisions a second a write (or a
+ * thread-pool round trip) per line would cost more than deciding. Every line stays whole and in
  * order: a file is opened O_APPEND, and a batch for a pipe is cut into
  * writes the kernel does not interleave with other processes' writes.
  *
@@ -14,11 +14,9 @@
  * a short write is written, not lost.
  */
 import * as fs from 'node:fs';
-import type TransportStream from 'winston-transport';
-import { loadWinston, winstonLines, type Level, type Logger } from '../log.js';
+import { lineLogger, type Level, type Logger } from '../log.js';
 import { describeIo } from '../errors.js';
 
-const MESSAGE = Symbol.for('message');
 /**
  * Writes of at most this many bytes to a pipe (stderr under systemd) are never
  * interleaved with other writers' (the worker processes'): batches are cut there.
@@ -132,36 +130,45 @@ export interface DaemonLogger extends Logger {
   flush(): void;
 }
 
-export async function daemonLogger(level: Level, write: (text: string) => void): Promise<DaemonLogger> {
-  const winston = await loadWinston();
-  // the class winston exports at run time (its typings only name it `transport`, as a namespace)
-  const Transport = (winston as unknown as { Transport: typeof TransportStream }).Transport;
-  class Batched extends Transport {
-    private lines: string[] = [];
+/**
+ * How long a line may wait to be written with others (ms). Writing once per
+ * event-loop turn still cost a write system call every request or two at
+ * full load (about a tenth of the daemon's CPU, profiled, issue 17); a few
+ * milliseconds gather dozens of lines into one write.
+ */
+export const FLUSH_MS = 5;
 
-    readonly flush = () => {
-      let chunk = '';
-      let bytes = 0;
-      for (const line of this.lines) {
-        const n = Buffer.byteLength(line) + 1;
-        if (bytes > 0 && bytes + n > PIPE_BUF) {
-          write(chunk);
-          chunk = '';
-          bytes = 0;
-        }
-        chunk += line + '\n';
-        bytes += n;
+/**
+ * Lines are formatted by the same lineLogger every command uses and gathered
+ * here, written together within FLUSH_MS, in writes of at most PIPE_BUF
+ * bytes. (winston's stream machinery cost about 8 % of the daemon's CPU at
+ * full load for the same lines, profiled in issue 17: the daemon does
+ * without it.)
+ */
+export async function daemonLogger(level: Level, write: (text: string) => void, flushMs = FLUSH_MS): Promise<DaemonLogger> {
+  let lines: string[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  const flush = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    let chunk = '';
+    let bytes = 0;
+    for (const line of lines) {
+      const n = Buffer.byteLength(line) + 1;
+      if (bytes > 0 && bytes + n > PIPE_BUF) {
+        write(chunk);
+        chunk = '';
+        bytes = 0;
       }
-      this.lines = [];
-      if (bytes > 0) write(chunk);
-    };
-
-    override log(info: Record<string | symbol, unknown>, next: () => void): void {
-      if (this.lines.length === 0) setImmediate(this.flush);
-      this.lines.push(info[MESSAGE] as string);
-      next();
+      chunk += line + '\n';
+      bytes += n;
     }
-  }
-  const batched = new Batched();
-  return { ...winstonLines(winston, level, [batched]), flush: batched.flush };
+    lines = [];
+    if (bytes > 0) write(chunk);
+  };
+  const gather = (_level: Level, line: string) => {
+    if (lines.length === 0) timer = setTimeout(flush, flushMs);
+    lines.push(line);
+  };
+  return { ...lineLogger(level, [gather]), flush };
 }

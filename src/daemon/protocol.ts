@@ -24,7 +24,6 @@ export interface PolicyRequest {
 export type Scan = Verdict<PolicyRequest>;
 
 const REQUIRED = ['source', 'intended_target', 'service_and_arg'] as const;
-const KNOWN = new Set<string>([...REQUIRED, 'assume_yes_for_ask', 'just_evaluate', 'requested_source']);
 const BOOLEAN = new Set(['assume_yes_for_ask', 'just_evaluate']);
 
 /** A key or value for a log line: quoted, and cut short when long. */
@@ -60,31 +59,69 @@ export function scanRequest(got: Received, eof: boolean, limit = MAX_REQUEST_BYT
 
 /** The request's lines (without the final empty one) → a request or the reason it is refused. */
 export function parseLines(text: string): Scan {
-  const seen = new Map<string, string>();
-  if (text !== '') {
-    for (const line of text.split('\n')) {
-      const eq = line.indexOf('=');
-      if (eq < 0) return { kind: 'bad', reason: `line without "=": ${quoted(line)}` };
-      const key = line.slice(0, eq);
-      if (!KNOWN.has(key)) return { kind: 'bad', reason: `unknown key ${quoted(key)}` };
-      if (seen.has(key)) return { kind: 'bad', reason: `repeated key ${key}` };
-      const value = line.slice(eq + 1);
-      if (BOOLEAN.has(key) && value !== 'yes' && value !== 'no')
-        return { kind: 'bad', reason: `invalid boolean ${quoted(value)} for ${key} (yes or no)` };
-      seen.set(key, value);
+  // one pass with indexOf and a variable per key: this runs for every request
+  let source: string | undefined;
+  let target: string | undefined;
+  let serviceAndArg: string | undefined;
+  let assumeYes: string | undefined;
+  let justEvaluate: string | undefined;
+  let requestedSource: string | undefined;
+  for (let at = 0; text !== ''; ) {
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = text.length;
+    const eq = text.indexOf('=', at);
+    if (eq < 0 || eq > nl) return { kind: 'bad', reason: `line without "=": ${quoted(text.slice(at, nl))}` };
+    const key = text.slice(at, eq);
+    const value = text.slice(eq + 1, nl);
+    let repeated: boolean;
+    switch (key) {
+      case 'source':
+        repeated = source !== undefined;
+        source = value;
+        break;
+      case 'intended_target':
+        repeated = target !== undefined;
+        target = value;
+        break;
+      case 'service_and_arg':
+        repeated = serviceAndArg !== undefined;
+        serviceAndArg = value;
+        break;
+      case 'requested_source':
+        repeated = requestedSource !== undefined;
+        requestedSource = value;
+        break;
+      case 'assume_yes_for_ask':
+        repeated = assumeYes !== undefined;
+        assumeYes = value;
+        break;
+      case 'just_evaluate':
+        repeated = justEvaluate !== undefined;
+        justEvaluate = value;
+        break;
+      // a key added here goes into PolicyRequest below
+      default:
+        return { kind: 'bad', reason: `unknown key ${quoted(key)}` };
     }
+    if (repeated) return { kind: 'bad', reason: `repeated key ${key}` };
+    if (BOOLEAN.has(key) && value !== 'yes' && value !== 'no')
+      return { kind: 'bad', reason: `invalid boolean ${quoted(value)} for ${key} (yes or no)` };
+    if (nl === text.length) break;
+    at = nl + 1;
   }
-  const missing = REQUIRED.filter((k) => !seen.has(k));
-  if (missing.length) return { kind: 'bad', reason: `missing key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` };
+  if (source === undefined || target === undefined || serviceAndArg === undefined) {
+    const missing = REQUIRED.filter((k) => (k === 'source' ? source : k === 'intended_target' ? target : serviceAndArg) === undefined);
+    return { kind: 'bad', reason: `missing key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` };
+  }
   return {
     kind: 'done',
     value: {
-      source: seen.get('source')!,
-      intendedTarget: seen.get('intended_target')!,
-      serviceAndArg: seen.get('service_and_arg')!,
-      assumeYesForAsk: seen.get('assume_yes_for_ask') === 'yes',
-      justEvaluate: seen.get('just_evaluate') === 'yes',
-      requestedSource: seen.get('requested_source') ?? null,
+      source,
+      intendedTarget: target,
+      serviceAndArg,
+      assumeYesForAsk: assumeYes === 'yes',
+      justEvaluate: justEvaluate === 'yes',
+      requestedSource: requestedSource ?? null,
     },
   };
 }

@@ -97,7 +97,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * JSON text is UTF-8 (RFC 8259 §8.1). Lenient decoding would turn a bad byte
  * into U+FFFD and so a qube name into some other name: refuse it instead.
  */
-function decodeSystemInfo(bytes: Uint8Array, source: string): SystemInfo {
+export function decodeSystemInfo(bytes: Uint8Array, source: string): SystemInfo {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -125,19 +125,25 @@ export function systemInfoPath(opts: SourceOptions, env: NodeJS.ProcessEnv = pro
   return opts.systemInfo ?? (env['QREXEC_POLICY_SYSTEM_INFO'] || undefined);
 }
 
+/** Where qubesd's system info is named in messages. */
+export const FROM_QUBESD = 'system info from qubesd';
+
+/** qubesd's internal.GetSystemInfo reply, undecoded (SystemInfoError if qubesd cannot be asked). */
+export async function fetchSystemInfo(socket: string): Promise<Buffer> {
+  // the socket client is loaded only when there is no file to read
+  const { qubesdCall, QubesdError } = await import('../exec/qubesd.js');
+  try {
+    return await qubesdCall({ socket, method: 'internal.GetSystemInfo', dest: 'dom0' });
+  } catch (err) {
+    if (err instanceof QubesdError) throw new SystemInfoError(`no system info: give --system-info FILE or run in dom0 (${err.message})`);
+    throw err;
+  }
+}
+
 /** System info from the file, or from qubesd's internal.GetSystemInfo. */
 export async function obtainSystemInfo(opts: SourceOptions, env: NodeJS.ProcessEnv = process.env): Promise<SystemInfo> {
   const file = systemInfoPath(opts, env);
   if (file !== undefined) return readSystemInfoFile(file);
   const socket = configuredPath(opts.qubesdInternalSocket, env, 'QUBESD_INTERNAL_SOCKET', QUBESD_INTERNAL_SOCKET);
-  // the socket client is loaded only when there is no file to read
-  const { qubesdCall, QubesdError } = await import('../exec/qubesd.js');
-  let reply: Buffer;
-  try {
-    reply = await qubesdCall({ socket, method: 'internal.GetSystemInfo', dest: 'dom0' });
-  } catch (err) {
-    if (err instanceof QubesdError) throw new SystemInfoError(`no system info: give --system-info FILE or run in dom0 (${err.message})`);
-    throw err;
-  }
-  return decodeSystemInfo(reply, 'system info from qubesd');
+  return decodeSystemInfo(await fetchSystemInfo(socket), FROM_QUBESD);
 }

@@ -80,8 +80,14 @@ export function splitLegacyName(name: string): { service: string; argument: stri
 export interface Frame {
   /** Directory that relative include paths resolve against. */
   baseDir: string;
-  /** Files currently being loaded, outermost first (cycle and depth checks). */
+  /** Files currently being loaded (resolved paths), outermost first (cycle and depth checks). */
   stack: string[];
+  /**
+   * A top-level file whose resolved path is not looked up until it includes
+   * something (most files include nothing: no realpath for them); `stack`
+   * is then empty and stands for `[resolve(unresolvedTop)]`.
+   */
+  unresolvedTop?: string;
   /** Inside files that `!compat-4.0` or `--legacy` loads. */
   inLegacy: boolean;
 }
@@ -98,6 +104,16 @@ export class PolicyLoader {
   private readonly legacyPath: string;
 
   private readonly focus: string | undefined;
+  /**
+   * What this load has looked up already: the same include file is often
+   * named by many directives (one per admin service), and looking it up
+   * once per load also gives every directive the same view of it.
+   */
+  private readonly resolved = new Map<string, string>();
+  private readonly kinds = new Map<string, ReturnType<FileSource['kind']>>();
+  private readonly texts = new Map<string, string>();
+  /** Service files (resolved) that parsed without an error and include nothing: the same for any service. */
+  private readonly cleanLeaves = new Set<string>();
 
   constructor(opts: { fs?: FileSource; legacyPath?: string; focus?: string } = {}) {
     this.fs = opts.fs ?? nodeFileSource;
@@ -125,8 +141,9 @@ export class PolicyLoader {
     const order = [...chosen.keys()].sort(byteCompare);
     for (const base of order) {
       const file = chosen.get(base)!;
-      // the stack holds resolved paths, so a cycle through a linked directory is still one cycle
-      this.loadPolicyFile(file, { baseDir: path.dirname(file), stack: [this.fs.resolve(file)], inLegacy: false });
+      // the stack holds resolved paths, so a cycle through a linked directory is still one cycle;
+      // a file's own is looked up only once it includes something
+      this.loadPolicyFile(file, { baseDir: path.dirname(file), stack: [], unresolvedTop: file, inLegacy: false });
     }
     return this;
   }
@@ -153,7 +170,7 @@ export class PolicyLoader {
     for (const name of names) {
       if (!looksLikePolicyFile(name)) continue;
       const file = joinPath(dir, name);
-      if (this.fs.kind(file) !== 'file') continue;
+      if (this.kind(file) !== 'file') continue;
       if (!isValidPolicyFileName(name)) {
         this.error(
           new PolicyError('file-name', `invalid filename: ${file} (allowed characters: 0-9 a-z _ . -)`, file, null),
@@ -172,7 +189,8 @@ export class PolicyLoader {
       return null;
     }
     try {
-      const text = this.fs.read(file);
+      let text = this.texts.get(file);
+      if (text === undefined) this.texts.set(file, (text = this.fs.read(file)));
       this.result.files.push(file);
       return text;
     } catch (err) {
@@ -192,20 +210,40 @@ export class PolicyLoader {
     return null;
   }
 
+  /** `fs.resolve`, once per path and load. */
+  private resolvePath(p: string): string {
+    let r = this.resolved.get(p);
+    if (r === undefined) this.resolved.set(p, (r = this.fs.resolve(p)));
+    return r;
+  }
+
+  /** `fs.kind`, once per path and load. */
+  private kind(p: string): ReturnType<FileSource['kind']> {
+    let k = this.kinds.get(p);
+    if (k === undefined) this.kinds.set(p, (k = this.fs.kind(p)));
+    return k;
+  }
+
+  /** The frame's include stack, resolving a top-level file's path now if that was put off. */
+  private stackOf(frame: Frame): string[] {
+    return frame.unresolvedTop !== undefined ? [this.resolvePath(frame.unresolvedTop)] : frame.stack;
+  }
+
   /** Check cycle/depth before entering `file`; returns the frame to load it with. */
   private enter(file: string, frame: Frame, from: string, line: number, column: number): Frame | null {
-    if (frame.stack.includes(file)) {
-      const chain = [...frame.stack.slice(frame.stack.indexOf(file)), file].join(' -> ');
+    const stack = this.stackOf(frame);
+    if (stack.includes(file)) {
+      const chain = [...stack.slice(stack.indexOf(file)), file].join(' -> ');
       this.error(new PolicyError('include-cycle', `include cycle: ${chain}`, from, line, column));
       return null;
     }
-    if (frame.stack.length > MAX_INCLUDE_DEPTH) {
+    if (stack.length > MAX_INCLUDE_DEPTH) {
       this.error(
         new PolicyError('include-depth', `includes nested deeper than ${MAX_INCLUDE_DEPTH} levels`, from, line, column),
       );
       return null;
     }
-    return { ...frame, stack: [...frame.stack, file] };
+    return { baseDir: frame.baseDir, stack: [...stack, file], inLegacy: frame.inLegacy };
   }
 
   /** Load one file in the `policy.d` format; `frame.stack` ends with `file`. */
@@ -234,7 +272,7 @@ export class PolicyLoader {
   }
 
   private resolveInclude(p: string, frame: Frame): string {
-    return this.fs.resolve(joinPath(frame.baseDir, p));
+    return this.resolvePath(joinPath(frame.baseDir, p));
   }
 
   private directive(line: string, offset: number, file: string, lineno: number, frame: Frame): void {
@@ -247,7 +285,7 @@ export class PolicyLoader {
     switch (d.name) {
       case '!include': {
         const target = this.resolveInclude(params[0]!.text, frame);
-        if (this.fs.kind(target) !== 'file') {
+        if (this.kind(target) !== 'file') {
           this.error(new PolicyError('include-missing', `not a file: ${target}`, file, lineno, params[0]!.column));
           return;
         }
@@ -257,7 +295,7 @@ export class PolicyLoader {
       }
       case '!include-dir': {
         const target = this.resolveInclude(params[0]!.text, frame);
-        if (this.fs.kind(target) !== 'dir') {
+        if (this.kind(target) !== 'dir') {
           this.error(new PolicyError('include-not-dir', `not a directory: ${target}`, file, lineno, params[0]!.column));
           return;
         }
@@ -265,7 +303,7 @@ export class PolicyLoader {
         if (files === null) return;
         for (const f of files) {
           // like Qubes, rules name the file inside the (resolved) directory; cycles use its real path
-          const inner = this.enter(this.fs.resolve(f), frame, file, lineno, params[0]!.column);
+          const inner = this.enter(this.resolvePath(f), frame, file, lineno, params[0]!.column);
           if (inner) this.loadPolicyFile(f, inner);
         }
         return;
@@ -302,12 +340,20 @@ export class PolicyLoader {
     frame: Frame,
   ): void {
     const target = this.resolveInclude(p, frame);
-    if (this.fs.kind(target) !== 'file') {
+    if (this.kind(target) !== 'file') {
       this.error(new PolicyError('include-missing', `not a file: ${target}`, from, lineno, column));
       return;
     }
     const inner = this.enter(target, frame, from, lineno, column);
-    if (inner) this.loadServiceFile(target, service, argument, inner);
+    if (inner === null) return;
+    // another service's copy of a file already found good: its lines parse alike for any
+    // service (the directive checked the service), and no rule of it is wanted here
+    if (this.focus !== undefined && service !== null && service !== this.focus && this.cleanLeaves.has(target)) {
+      // still counted and listed as read, as the full load would
+      this.readText(target);
+      return;
+    }
+    this.loadServiceFile(target, service, argument, inner);
   }
 
   /** Load one file in the service-file format (SPEC §4.3); `frame.stack` ends with `file`. */
@@ -316,6 +362,8 @@ export class PolicyLoader {
     if (text === null) return;
     const lines = this.lines(text, file);
     if (lines === null) return;
+    const errorsBefore = this.result.errors.length;
+    let leaf = true;
     for (let i = 0; i < lines.length; i++) {
       const lineno = i + 1;
       const { text: stripped, offset } = pyStrip(lines[i]!);
@@ -323,6 +371,7 @@ export class PolicyLoader {
       const line = normaliseServiceLine(stripped);
       if (line.startsWith('!')) {
         // the service-file format has one directive, !include (of another service file)
+        leaf = false;
         const d = readDirective(line, offset, 'service');
         if (!d.ok) this.error(new PolicyError(d.id, d.message, file, lineno, d.column));
         else this.includeServiceFile(service, argument, d.params[0]!.text, d.params[0]!.column, file, lineno, frame);
@@ -332,6 +381,7 @@ export class PolicyLoader {
       if (parsed.rule) this.result.rules.push(parsed.rule);
       else for (const e of parsed.errors) this.error(e);
     }
+    if (leaf && this.result.errors.length === errorsBefore) this.cleanLeaves.add(file);
   }
 
   /** `!compat-4.0`: the whole legacy directory, in R4.0 order with implicit denies. */
@@ -343,10 +393,10 @@ export class PolicyLoader {
     }
     this.result.dirs.push(this.legacyPath);
     this.result.notices.push(...listing.skipped);
-    const legacyFrame: Frame = { baseDir: this.legacyPath, stack: frame.stack, inLegacy: true };
+    const legacyFrame: Frame = { baseDir: this.legacyPath, stack: this.stackOf(frame), inLegacy: true };
     for (const entry of listing.entries) {
       // Qubes opens each legacy file by its resolved path but names the implicit denies by the listed one
-      const resolved = this.fs.resolve(entry.file);
+      const resolved = this.resolvePath(entry.file);
       const inner = this.enter(resolved, legacyFrame, from, lineno, column);
       if (!inner) continue;
       this.loadServiceFile(resolved, entry.service, entry.argument, inner);

@@ -16,7 +16,7 @@ import {
   type DenyKind,
   type Destination,
 } from './decision.js';
-import { defaultDispvmName, EvaluationFault, ruleMatches } from './match.js';
+import { defaultDispvmName, EvaluationFault, matchesSource, ruleMatches } from './match.js';
 import type { RuleSet } from './policy.js';
 import { isKnownSource, normaliseTarget, parseRequest, type Request, type RequestInput, type Source, type TargetValue } from './request.js';
 import { TokenError } from '../parser/tokens.js';
@@ -306,6 +306,38 @@ export function confirmAsk(d: AskDecision, chosen: string, si: SystemInfo, input
   return acceptTarget(d.rule, d.targets, value, parsed.request, si, base);
 }
 
+/**
+ * Most of a service's rules name their caller (a qube, a tag, a type): a
+ * request need only walk those whose SOURCE column admits its caller. The
+ * first-match test checks the service and argument, then the source, then
+ * the target, so a rule whose source does not match is passed over without
+ * looking at its target (nor failing on it): dropping those rules beforehand
+ * keeps the first match, and the ask walk (which skips them too), exactly.
+ * The lists depend only on the rule list, the system info (both immutable)
+ * and the caller, so they are kept per caller; at most MAX_SOURCE_LISTS
+ * callers per rule list (the callers are qubes, but a cache must not grow
+ * without bound on anyone's say).
+ */
+const bySource = new WeakMap<SystemInfo, WeakMap<readonly Rule[], Map<string, readonly Rule[]>>>();
+const MAX_SOURCE_LISTS = 4096;
+
+/** The rules of `rules` whose SOURCE column admits the caller, in policy order. */
+export function rulesForSource(rules: readonly Rule[], src: Source, si: SystemInfo): readonly Rule[] {
+  let bySi = bySource.get(si);
+  if (bySi === undefined) bySource.set(si, (bySi = new WeakMap()));
+  let byCaller = bySi.get(rules);
+  if (byCaller === undefined) bySi.set(rules, (byCaller = new Map()));
+  // the caller's qube and dom0-ness follow from its text and the system info (request.ts)
+  const key = src.text;
+  let hit = byCaller.get(key);
+  if (hit === undefined) {
+    if (byCaller.size >= MAX_SOURCE_LISTS) byCaller.clear();
+    hit = rules.filter((r) => matchesSource(r.source, src, si));
+    byCaller.set(key, hit);
+  }
+  return hit;
+}
+
 /** Evaluate a parsed request against a rule set. */
 export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, opts: EvaluateOptions = {}): Decision {
   const base: Base = {
@@ -322,7 +354,8 @@ export function evaluateRequest(ruleset: RuleSet, si: SystemInfo, req: Request, 
   const candidates = ruleset.candidates(req.service, req.argument);
   if (candidates.kind === 'error') return deny(base, 'load-error', `policy failed to load: ${candidates.error.describe()}`);
   if (candidates.kind === 'not-found') return deny(base, 'no-rule', `policy not found for ${req.service}${req.argument}`);
-  const rules = candidates.rules;
+  // explain reports every rule passed over: it walks them all
+  const rules = opts.onSkip === undefined ? rulesForSource(candidates.rules, req.source, si) : candidates.rules;
 
   let rule: Rule | null = null;
   try {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { daemonCli, daemonOptions } from '../../src/cli/commands/daemon.js';
 import { umbrellaMain } from '../../src/cli/umbrella.js';
 import { daemonCommand } from '../../src/daemon/cli.js';
-import { ConfigError, daemonConfig, DEFAULT_EVAL_SOCKET, DEFAULT_GUI_SOCKET, DEFAULT_SOCKET, type DaemonArgs } from '../../src/daemon/config.js';
+import { ConfigError, daemonConfig, defaultWorkers, DEFAULT_EVAL_SOCKET, DEFAULT_GUI_SOCKET, DEFAULT_SOCKET, type DaemonArgs } from '../../src/daemon/config.js';
 import { daemonLogger, guardStdio, lineWriter, type WriteFn } from '../../src/daemon/log.js';
 import { EventEmitter } from 'node:events';
 import { runDaemon } from '../../src/daemon/main.js';
@@ -109,7 +109,7 @@ t.test('daemonConfig: defaults, environment fallbacks, bad values', async (t) =>
     logLevel: 'info',
     logFile: null,
     requestTimeoutMs: 10_000,
-    workers: Math.min(4, os.availableParallelism()),
+    workers: defaultWorkers(os.availableParallelism()),
   });
   const env = { QREXEC_POLICY_SYSTEM_INFO: '/si', QUBESD_INTERNAL_SOCKET: '/q', QREXEC_CLIENT: '/c', QREXEC_RPC_DIR: '/r' };
   t.match(daemonConfig({ path: [], askTimeout: '1.5', requestTimeout: '0.25', workers: '3', logLevel: 'debug' }, env), {
@@ -125,6 +125,8 @@ t.test('daemonConfig: defaults, environment fallbacks, bad values', async (t) =>
   t.throws(() => daemonConfig({ askTimeout: '-1' }, {}), { message: '--ask-timeout needs a number of seconds, not "-1"' });
   t.throws(() => daemonConfig({ requestTimeout: 'soon' }, {}), { message: '--request-timeout needs a positive number of seconds, not "soon"' });
   t.throws(() => daemonConfig({ workers: '65' }, {}), { message: '--workers needs a whole number from 1 to 64, not "65"' });
+  // one worker per two CPUs, from 1 to 4 (bench/README.md: one process wins on one and two CPUs)
+  t.same([1, 2, 3, 4, 6, 8, 16, 64].map(defaultWorkers), [1, 1, 1, 2, 3, 4, 4, 4]);
   t.ok((() => {
     try {
       daemonConfig({ workers: 'x' }, {});
@@ -134,18 +136,22 @@ t.test('daemonConfig: defaults, environment fallbacks, bad values', async (t) =>
   })());
 });
 
-t.test('daemonLogger: one write per event-loop turn, levels filtered; lineWriter falls back to stderr', async (t) => {
+t.test('daemonLogger: lines gathered into one write within FLUSH_MS, levels filtered; lineWriter falls back to stderr', async (t) => {
   const writes: string[] = [];
-  const log = await daemonLogger('info', (s) => writes.push(s));
+  const log = await daemonLogger('info', (s) => writes.push(s), 30);
   t.equal(log.level, 'info');
   t.ok(log.enabled('warn'));
   t.notOk(log.enabled('debug'));
+  const t0 = performance.now();
   log.log('info', 'one');
   log.log('debug', 'hidden');
   log.log('warn', 'two\nlines');
+  await new Promise((r) => setTimeout(r, 5));
   log.log('error', 'three');
-  await new Promise((r) => setImmediate(r));
-  t.same(writes, ['one\nwarning: two lines\nerror: three\n']);
+  t.same(writes, [], 'nothing written before the flush time');
+  await until(() => writes.length === 1);
+  t.ok(performance.now() - t0 >= 29, 'written once the first line waited its time');
+  t.same(writes, ['one\nwarning: two lines\nerror: three\n'], 'in one write');
   log.log('info', 'four');
   await until(() => writes.length === 2);
   t.equal(writes[1], 'four\n');

@@ -237,14 +237,22 @@ t.test('an answer longer than 4096 bytes, or not ASCII, is a denial', async (t) 
 t.test('system info from qubesd, per request; a qubesd failure denies', async (t) => {
   const tree = makeTree(t);
   let fail = false;
+  let info = SYSTEM_INFO;
   const qubesd = await startFakeQubesd(tree.dir, 'qubesd.sock', (req) =>
-    fail ? { exception: 'QubesException' } : req.method === 'internal.GetSystemInfo' ? { ok: JSON.stringify(SYSTEM_INFO) } : { exception: 'Nope' },
+    fail ? { exception: 'QubesException' } : req.method === 'internal.GetSystemInfo' ? { ok: JSON.stringify(info) } : { exception: 'Nope' },
   );
   t.teardown(() => qubesd.close());
   const d = await startDaemon(t, tree, { systemInfo: undefined, qubesdInternalSocket: qubesd.socket });
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, ALLOW_PERSONAL);
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, ALLOW_PERSONAL);
   t.equal(qubesd.calls.length, 2, 'asked for every request');
+  // a reply that differs is read anew (the same one is decoded once): personal gone, then back
+  const { personal, ...others } = SYSTEM_INFO.domains;
+  info = { ...SYSTEM_INFO, domains: others };
+  t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, 'result=deny\n', 'a qube gone from qubesd');
+  info = SYSTEM_INFO;
+  t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, ALLOW_PERSONAL, 'and back');
+  t.ok(personal, 'the system info had personal');
   fail = true;
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, 'result=deny\n');
   t.equal(d.cap.matching(/^error: qrexec: qubes\.Filecopy: work -> personal: denied: no system info: give --system-info FILE or run in dom0 \(.*QubesException/).length, 1);

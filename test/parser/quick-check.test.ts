@@ -125,3 +125,43 @@ t.test('indented rules of other services are skipped after stripping, own ones k
   t.same(focused.rules.map((r) => [r.service, r.line]), [['svc', 2]], 'only the focus service rule is built');
   t.equal(focused.errors.length, 1, 'the bad rule of another service is still reported');
 });
+
+t.test('a service file shared by many !include-service lines: same rules, errors and files read, focused or not', async (t) => {
+  const includes = ['a.One', 'b.Two', 'c.Three', 'b.Two', 'd.Four']
+    .map((s) => `!include-service ${s} * include/shared\n!include-service ${s} +arg include/bad\n!include-service ${s} * include/outer`)
+    .join('\n');
+  const fsrc = memoryFileSource({
+    '/p/50-a.policy': includes + '\n',
+    '/p/include/shared': '# allowed for every service named above\nwork @default allow target=dom0\n@anyvm @anyvm deny\n',
+    '/p/include/bad': '@anyvm @anyvm allow bogus=1\n',
+    '/p/include/outer': '!include include/shared\npersonal work ask\n',
+  });
+  const load = (focus?: string) => loadPolicy({ paths: ['/p'], fs: fsrc, ...(focus ? { focus } : {}) });
+  compareFocus(t, load, ['a.One', 'b.Two', 'd.Four', 'e.None']);
+  const full = load();
+  t.equal(full.errors.length, 5, 'the bad file is reported for each of its five inclusions');
+  for (const focus of ['a.One', 'b.Two', 'e.None']) t.same(load(focus).files, full.files, `${focus}: every inclusion still counted as a file read`);
+  const focused = load('b.Two');
+  const two = [
+    ['b.Two', null, 'shared'],
+    ['b.Two', null, 'shared'],
+    ['b.Two', null, 'shared'],
+    ['b.Two', null, 'shared'],
+    ['b.Two', null, 'outer'],
+  ];
+  t.same(
+    focused.rules.map((r) => [r.service, r.argument, r.file.split('/').pop()]),
+    [
+      // a.One comes first: the shared file is not known to be good yet
+      ['a.One', null, 'shared'],
+      ['a.One', null, 'shared'],
+      ['a.One', null, 'outer'],
+      ...two,
+      // outer includes a file: parsed every time, its own include skipped
+      ['c.Three', null, 'outer'],
+      ...two,
+      ['d.Four', null, 'outer'],
+    ],
+    'another service\'s rules are built only until their file is known to be good (and include nothing)',
+  );
+});

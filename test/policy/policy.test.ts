@@ -11,3 +11,4 @@ import './topics/allow.js';
 import './topics/ask.js';
 import './topics/faults.js';
 import './topics/policy-set.js';
+import './topics/source-index.js';

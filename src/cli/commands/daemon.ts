@@ -40,7 +40,7 @@ export function daemonOptions<T>(y: Argv<T>) {
     .option('rpc-dir', { type: 'string', describe: 'local socket services such as policy.Ask (env QREXEC_RPC_DIR)' })
     .option('ask-timeout', { type: 'string', describe: "limit for the user's answer to an ask, in seconds (default 0: wait)" })
     .option('request-timeout', { type: 'string', describe: 'limit for a client to send its request, in seconds (default 10)' })
-    .option('workers', { type: 'string', describe: 'serving processes (default: one per CPU, at most 4)' })
+    .option('workers', { type: 'string', describe: 'serving processes (default: one per two CPUs, from 1 to 4)' })
     .option('log-level', { type: 'string', describe: 'error, warn, info (default: one line per decision) or debug' })
     .option('log-file', { type: 'string', describe: 'log to FILE instead of stderr' })
     .check((a) => rejectRepeatedOptions(a, y as Argv<unknown>))
