@@ -7,6 +7,7 @@ import { expected, UsageError } from '../errors.js';
 import { resultBlock } from '../render/block.js';
 import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decideCall, type CallHooks } from '../exec/decide-call.js';
+import { notificationDue } from '../policy/decision.js';
 import { CallTiming } from '../exec/timing.js';
 import { fileSink, isLevel, lineLogger, stderrSink, syslogListening, syslogSink, type Level, type Logger, type Sink } from '../log.js';
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, DEFAULT_SYSLOG_SOCKET, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
@@ -227,7 +228,8 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   const hooks: CallHooks = {
     log,
     resolveAsk: async (d, input, s) => (await runCall()).resolveAsk(d, input, s, cfg, log),
-    notify: async (d, input, s) => (await runCall()).notifyDecision(d, input, s, cfg, log),
+    // most decisions notify nobody: the agent code is not loaded for them
+    notify: async (d, input, s) => (notificationDue(d) ? (await runCall()).notifyDecision(d, input, s, cfg, log) : undefined),
     timing: log.enabled('debug') ? timing : undefined,
   };
   const call = { source, target, serviceArg, requestedSource: args.requestedSource ?? null, assumeYesForAsk: args.assumeYesForAsk, justEvaluate: args.justEvaluate };

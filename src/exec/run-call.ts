@@ -9,7 +9,7 @@ import { describeIo, expected } from '../errors.js';
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import { confirmAsk, deny } from '../policy/evaluate.js';
-import type { AllowDecision, AskDecision, Decision } from '../policy/decision.js';
+import { notificationDue, type AllowDecision, type AskDecision, type Decision } from '../policy/decision.js';
 import type { RequestInput } from '../policy/request.js';
 import { ruleWhere } from '../parser/rule.js';
 import type { SystemInfo } from '../policy/system-info.js';
@@ -73,9 +73,7 @@ export async function notifyDecision(
   cfg: AgentConfig,
   log: Logger,
 ): Promise<void> {
-  if (!d.notify || d.result === 'ask') return;
-  // a policy that does not load is an administrator's problem, not news for the user
-  if (d.result === 'deny' && d.kind === 'load-error') return;
+  if (!notificationDue(d)) return;
   const guivm = guivmOf(input.source, si);
   if (guivm === null) return;
   const { service, argument } = d;

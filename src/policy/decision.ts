@@ -74,6 +74,15 @@ export interface DenyDecision extends Common {
 
 export type Decision = AllowDecision | AskDecision | DenyDecision;
 
+/**
+ * Whether the user is told of this decision (policy.Notify): a final allow
+ * or deny whose rule says `notify=yes`, but never a policy that does not
+ * load (an administrator's problem, not news for the user).
+ */
+export function notificationDue(d: Decision): boolean {
+  return d.notify && d.result !== 'ask' && !(d.result === 'deny' && d.kind === 'load-error');
+}
+
 const SURROGATE = /[\ud800-\udfff]/;
 
 /** Code point order (SPEC: ask targets are "sorted by code point"). */
