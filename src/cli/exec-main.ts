@@ -9,7 +9,7 @@ import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decideCall, type CallHooks } from '../exec/decide-call.js';
 import { notificationDue } from '../policy/decision.js';
 import { CallTiming } from '../exec/timing.js';
-import { fileSink, isLevel, lineLogger, stderrSink, syslogListening, syslogSink, type Level, type Logger, type Sink } from '../log.js';
+import { fileSink, isLevel, lineLogger, stderrFdSink, syslogListening, syslogSink, type Level, type Logger, type Sink } from '../log.js';
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, DEFAULT_SYSLOG_SOCKET, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
@@ -170,7 +170,7 @@ export interface ExecIo {
 function makeLogger(args: ExecArgs, env: NodeJS.ProcessEnv): Logger {
   const socket = configuredPath(undefined, env, 'QREXEC_POLICY_SYSLOG_SOCKET', DEFAULT_SYSLOG_SOCKET);
   const byDefault = !args.stderr && !args.logFile && !args.syslog && syslogListening(socket);
-  const sinks: Sink[] = byDefault ? [] : [args.logFile ? fileSink(args.logFile) : stderrSink];
+  const sinks: Sink[] = byDefault ? [] : [args.logFile ? fileSink(args.logFile) : stderrFdSink];
   if (byDefault || args.syslog) sinks.push(syslogSink('qrexec-policy-exec', 'logger', socket === DEFAULT_SYSLOG_SOCKET ? undefined : socket));
   return lineLogger(args.logLevel, sinks);
 }

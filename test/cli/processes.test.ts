@@ -4,6 +4,7 @@
  * output, errors are one line on stderr without a stack trace, exit codes.
  */
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -38,6 +39,19 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
       ['user=DEFAULT', 'result=allow', 'target=vault', `target_uuid=uuid:${UUID.vault}`, 'autostart=True', 'requested_target=vault', ''].join('\n'),
     );
     t.equal(r.stderr, 'qrexec: qubes.Gpg: work -> vault: allowed to vault\n');
+  });
+
+  t.test('qrexec-policy-exec: a stderr that cannot be written (a full disk) loses the log line, not the answer', async (t) => {
+    const full = fs.openSync('/dev/full', 'w');
+    t.teardown(() => fs.closeSync(full));
+    const r = spawnSync(process.execPath, [BIN.exec, '--stderr', ...std, 'work', 'vault', 'qubes.Gpg'], {
+      stdio: ['ignore', 'pipe', full],
+      encoding: 'utf8',
+      env: { ...process.env, ...SAFE_ENV },
+      timeout: 20000,
+    });
+    t.equal(r.status, 0, 'allowed, as with a stderr that works');
+    t.match(r.stdout, /^user=DEFAULT\nresult=allow\ntarget=vault\n/);
   });
 
   t.test('qrexec-policy-exec, the bundle: where syslog listens, the decision line goes there through logger, not to stderr', async (t) => {
