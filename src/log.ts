@@ -7,6 +7,7 @@
  * stdout never carries log lines: it is the protocol channel.
  */
 import * as fs from 'node:fs';
+import { writeFdSync } from './io/fd-write.js';
 import type TransportStream from 'winston-transport';
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -39,20 +40,22 @@ export const stderrSink: Sink = (_level, line) => {
 };
 
 /**
- * stderr written directly, without Node's stream: building `process.stderr`
- * costs a per-call process 3–7 ms, more than deciding the call. A stderr
- * that cannot be written (closed, a full disk) loses the line and nothing
- * else; a non-blocking one that is full gets the stream, which waits.
+ * Lines written straight to a descriptor, without Node's stream
+ * (io/fd-write.ts). One that cannot be written (closed, a full disk) loses
+ * the line and nothing else.
  */
-export const stderrFdSink: Sink = (level, line) => {
-  const bytes = Buffer.from(line + '\n');
-  try {
-    for (let done = 0; done < bytes.length; ) done += fs.writeSync(2, bytes, done);
-  } catch (err) {
-    /* c8 ignore next -- only a non-blocking stderr that is full says EAGAIN */
-    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') stderrSink(level, line);
-  }
-};
+export function fdSink(fd: number, stream: () => NodeJS.WritableStream): Sink {
+  return (_level, line) => {
+    try {
+      writeFdSync(fd, line + '\n', stream);
+    } catch {
+      // nowhere left to say it
+    }
+  };
+}
+
+/** stderr for a per-call process: building `process.stderr` would cost it 3–7 ms. */
+export const stderrFdSink: Sink = fdSink(2, () => process.stderr);
 
 /** Append to a log file; a file that cannot be written falls back to stderr once per line. */
 export function fileSink(file: string): Sink {

@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 import { execMain } from '../cli/exec-main.js';
 import { runMain, watchStdout } from '../cli/run.js';
+import { describeIo } from '../errors.js';
+import { writeFdSync } from '../io/fd-write.js';
 import { VERSION } from '../version.js';
 
-// standard output is built (and watched for EPIPE) only when something is printed:
-// --just-evaluate prints nothing, and building the stream costs start-up time
-let watching = false;
+// standard output is written straight to its descriptor: building Node's stream costs start-up
+// time (io/fd-write.ts); the stream, watched for EPIPE, only for a non-blocking one that is full
 const stdout = (s: string) => {
-  if (!watching) watchStdout('qrexec-policy-exec');
-  watching = true;
-  process.stdout.write(s);
+  try {
+    writeFdSync(1, s, () => {
+      watchStdout('qrexec-policy-exec');
+      return process.stdout;
+    });
+  } catch (err) {
+    // the reader went away: nobody to tell (and no allow was delivered)
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(1);
+    throw new Error(`cannot write the answer to standard output: ${describeIo(err)}`);
+  }
 };
 runMain('qrexec-policy-exec', () => execMain(process.argv.slice(2), { version: VERSION, stdout }), 1, true);

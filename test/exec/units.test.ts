@@ -13,7 +13,7 @@ import { askUser, notifyUser, AgentError, askIcons, type AgentConfig } from '../
 import { qrexecClientArgs, runAllowedCall } from '../../src/exec/run-call.js';
 import { evaluate } from '../../src/policy/evaluate.js';
 import { systemInfoFromJson } from '../../src/policy/system-info.js';
-import { fileSink, lineLogger, syslogSink, winstonLogger, formatLine, type Level } from '../../src/log.js';
+import { fdSink, fileSink, lineLogger, syslogSink, winstonLogger, formatLine, type Level } from '../../src/log.js';
 import { startFakeQubesd } from '../helpers/fake-qubesd.js';
 import { startFakeAgent } from '../helpers/fake-agent.js';
 import { memPolicy } from '../helpers/policy.js';
@@ -182,6 +182,21 @@ t.test('log sinks', async (t) => {
     process.stderr.write = origWrite;
   }
   t.same(written, ['error: lost?\n', 'error: to syslog\n', 'warning: async fallback\n']);
+});
+
+t.test('a descriptor sink writes whole lines, and loses a line it cannot write without failing the call', async (t) => {
+  const dir = tmp(t);
+  const file = path.join(dir, 'fd.txt');
+  const fd = fs.openSync(file, 'w');
+  const full = fs.openSync('/dev/full', 'w');
+  t.teardown(() => [fd, full].forEach((d) => fs.closeSync(d)));
+  const noStream = () => {
+    throw new Error('the stream is only for a full non-blocking descriptor');
+  };
+  const long = 'x'.repeat(100_000);
+  lineLogger('info', [fdSink(fd, noStream)]).log('info', `qrexec: ${long}`);
+  t.equal(fs.readFileSync(file, 'utf8'), `qrexec: ${long}\n`);
+  t.doesNotThrow(() => fdSink(full, noStream)('info', 'qrexec: lost'), 'a full disk loses the line');
 });
 
 t.test('winston logger', async (t) => {
