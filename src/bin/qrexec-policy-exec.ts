@@ -3,10 +3,11 @@ import { execMain } from '../cli/exec-main.js';
 import { runMain, watchStdout } from '../cli/run.js';
 import { describeIo } from '../errors.js';
 import { writeFdSync } from '../io/fd-write.js';
+import { stderrFdSink } from '../log.js';
 import { VERSION } from '../version.js';
 
-// standard output is written straight to its descriptor: building Node's stream costs start-up
-// time (io/fd-write.ts); the stream, watched for EPIPE, only for a non-blocking one that is full
+// standard output and log lines are written straight to their descriptors: building Node's streams
+// costs start-up time (io/fd-write.ts); the stream, watched for EPIPE, only for a non-blocking one that is full
 const stdout = (s: string) => {
   try {
     writeFdSync(1, s, () => {
@@ -19,4 +20,4 @@ const stdout = (s: string) => {
     throw new Error(`cannot write the answer to standard output: ${describeIo(err)}`);
   }
 };
-runMain('qrexec-policy-exec', () => execMain(process.argv.slice(2), { version: VERSION, stdout }), 1, true);
+runMain('qrexec-policy-exec', () => execMain(process.argv.slice(2), { version: VERSION, stdout, stderrSink: stderrFdSink }), 1, true);

@@ -9,7 +9,7 @@ import { SystemInfoError, type SystemInfo } from '../policy/system-info.js';
 import { decideCall, type CallHooks } from '../exec/decide-call.js';
 import { notificationDue } from '../policy/decision.js';
 import { CallTiming } from '../exec/timing.js';
-import { fileSink, isLevel, lineLogger, stderrFdSink, syslogListening, syslogSink, type Level, type Logger, type Sink } from '../log.js';
+import { fileSink, isLevel, lineLogger, stderrSink, syslogListening, syslogSink, type Level, type Logger, type Sink } from '../log.js';
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, DEFAULT_SYSLOG_SOCKET, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
@@ -155,6 +155,8 @@ export interface ExecIo {
   stderr: (s: string) => void;
   /** Overrides the logger built from --log-* options (tests). */
   log: Logger;
+  /** Where log lines for stderr go (default: process.stderr; the executable writes to the descriptor). */
+  stderrSink: Sink;
   env: NodeJS.ProcessEnv;
   version: string;
   /** `r40`: the R4.0 `qrexec-policy DOMAIN_ID SOURCE TARGET SERVICE PROCESS_IDENT` form (five arguments only). */
@@ -167,10 +169,10 @@ export interface ExecIo {
  * at /dev/log (env QREXEC_POLICY_SYSLOG_SOCKET), else to stderr; --stderr
  * and --log-file choose instead, --syslog adds syslog to either.
  */
-function makeLogger(args: ExecArgs, env: NodeJS.ProcessEnv): Logger {
+function makeLogger(args: ExecArgs, env: NodeJS.ProcessEnv, toStderr: Sink): Logger {
   const socket = configuredPath(undefined, env, 'QREXEC_POLICY_SYSLOG_SOCKET', DEFAULT_SYSLOG_SOCKET);
   const byDefault = !args.stderr && !args.logFile && !args.syslog && syslogListening(socket);
-  const sinks: Sink[] = byDefault ? [] : [args.logFile ? fileSink(args.logFile) : stderrFdSink];
+  const sinks: Sink[] = byDefault ? [] : [args.logFile ? fileSink(args.logFile) : toStderr];
   if (byDefault || args.syslog) sinks.push(syslogSink('qrexec-policy-exec', 'logger', socket === DEFAULT_SYSLOG_SOCKET ? undefined : socket));
   return lineLogger(args.logLevel, sinks);
 }
@@ -212,7 +214,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   const n = args.positionals.length;
   if (io.form === 'r40' && n !== 5) return usage(stderr, io.form, `the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments`);
   if (n !== 3 && n !== 5) return usage(stderr, io.form, `expected SOURCE TARGET SERVICE[+ARG] (or DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT), got ${n} arguments`);
-  const log = io.log ?? makeLogger(args, env);
+  const log = io.log ?? makeLogger(args, env, io.stderrSink ?? stderrSink);
   const p = args.positionals;
   const [source, target, serviceArg] = (n === 3 ? p : p.slice(1, 4)) as [string, string, string];
   let si: SystemInfo | SystemInfoError;
