@@ -110,6 +110,7 @@ async function main() {
   let lastReport = t0;
 
   const total = (ids) => ids.reduce((s, id) => s + rows.get(id).requests + rows.get(id).inFlight, 0);
+  const recorded = (ids) => ids.reduce((s, id) => s + rows.get(id).requests, 0);
   const next = () => {
     if (o.replay) {
       if (chunkNo++ > 0) return null;
@@ -126,8 +127,10 @@ async function main() {
       const runs = CASES_PER_CHUNK.processes;
       return { id: 'processes', runs, seed, estimate: runs * perCase };
     }
-    if (areas.length === 0 || total(areas.map((a) => a.id)) >= o.requests) {
-      if (processTarget > 0 && total(['processes']) < processTarget) return { id: 'processes', runs: CASES_PER_CHUNK.processes, seed, estimate: CASES_PER_CHUNK.processes * perCase };
+    // stop only once the requests compared reach the count asked for: an estimate of what is in
+    // flight can run high, and a run must never compare fewer requests than it says it will
+    if (areas.length === 0 || recorded(areas.map((a) => a.id)) >= o.requests) {
+      if (processTarget > 0 && recorded(['processes']) < processTarget) return { id: 'processes', runs: CASES_PER_CHUNK.processes, seed, estimate: CASES_PER_CHUNK.processes * perCase };
       return null;
     }
     // the area furthest behind its share
