@@ -14,7 +14,12 @@ export function writeFdSync(fd: number, text: string, stream: () => NodeJS.Writa
   const bytes = Buffer.from(text);
   let done = 0;
   try {
-    while (done < bytes.length) done += fs.writeSync(fd, bytes, done);
+    while (done < bytes.length) {
+      const n = fs.writeSync(fd, bytes, done);
+      /* c8 ignore next -- a write that takes nothing would loop for ever; no descriptor we write to does it */
+      if (n <= 0) throw Object.assign(new Error('nothing written'), { code: 'EIO' });
+      done += n;
+    }
   } catch (err) {
     /* c8 ignore next 3 -- only a non-blocking descriptor that is full says EAGAIN */
     if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
