@@ -25,6 +25,9 @@ export type Scan = Verdict<PolicyRequest>;
 
 const REQUIRED = ['source', 'intended_target', 'service_and_arg'] as const;
 const BOOLEAN = new Set(['assume_yes_for_ask', 'just_evaluate']);
+/** Every key a request may carry (a key added here goes into PolicyRequest below). */
+const KNOWN = new Set([...REQUIRED, ...BOOLEAN, 'requested_source'] as const);
+type Key = typeof REQUIRED[number] | 'assume_yes_for_ask' | 'just_evaluate' | 'requested_source';
 
 /** A key or value for a log line: quoted, and cut short when long. */
 export function quoted(s: string, max = 40): string {
@@ -59,13 +62,8 @@ export function scanRequest(got: Received, eof: boolean, limit = MAX_REQUEST_BYT
 
 /** The request's lines (without the final empty one) → a request or the reason it is refused. */
 export function parseLines(text: string): Scan {
-  // one pass with indexOf and a variable per key: this runs for every request
-  let source: string | undefined;
-  let target: string | undefined;
-  let serviceAndArg: string | undefined;
-  let assumeYes: string | undefined;
-  let justEvaluate: string | undefined;
-  let requestedSource: string | undefined;
+  // one pass with indexOf into a record of the known keys: this runs for every request
+  const got: Partial<Record<Key, string>> = {};
   for (let at = 0; text !== ''; ) {
     let nl = text.indexOf('\n', at);
     if (nl < 0) nl = text.length;
@@ -73,44 +71,17 @@ export function parseLines(text: string): Scan {
     if (eq < 0 || eq > nl) return { kind: 'bad', reason: `line without "=": ${quoted(text.slice(at, nl))}` };
     const key = text.slice(at, eq);
     const value = text.slice(eq + 1, nl);
-    let repeated: boolean;
-    switch (key) {
-      case 'source':
-        repeated = source !== undefined;
-        source = value;
-        break;
-      case 'intended_target':
-        repeated = target !== undefined;
-        target = value;
-        break;
-      case 'service_and_arg':
-        repeated = serviceAndArg !== undefined;
-        serviceAndArg = value;
-        break;
-      case 'requested_source':
-        repeated = requestedSource !== undefined;
-        requestedSource = value;
-        break;
-      case 'assume_yes_for_ask':
-        repeated = assumeYes !== undefined;
-        assumeYes = value;
-        break;
-      case 'just_evaluate':
-        repeated = justEvaluate !== undefined;
-        justEvaluate = value;
-        break;
-      // a key added here goes into PolicyRequest below
-      default:
-        return { kind: 'bad', reason: `unknown key ${quoted(key)}` };
-    }
-    if (repeated) return { kind: 'bad', reason: `repeated key ${key}` };
+    if (!KNOWN.has(key)) return { kind: 'bad', reason: `unknown key ${quoted(key)}` };
+    if (got[key as Key] !== undefined) return { kind: 'bad', reason: `repeated key ${key}` };
+    got[key as Key] = value;
     if (BOOLEAN.has(key) && value !== 'yes' && value !== 'no')
       return { kind: 'bad', reason: `invalid boolean ${quoted(value)} for ${key} (yes or no)` };
     if (nl === text.length) break;
     at = nl + 1;
   }
+  const { source, intended_target: target, service_and_arg: serviceAndArg, requested_source: requestedSource } = got;
   if (source === undefined || target === undefined || serviceAndArg === undefined) {
-    const missing = REQUIRED.filter((k) => (k === 'source' ? source : k === 'intended_target' ? target : serviceAndArg) === undefined);
+    const missing = REQUIRED.filter((k) => got[k] === undefined);
     return { kind: 'bad', reason: `missing key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` };
   }
   return {
@@ -119,8 +90,8 @@ export function parseLines(text: string): Scan {
       source,
       intendedTarget: target,
       serviceAndArg,
-      assumeYesForAsk: assumeYes === 'yes',
-      justEvaluate: justEvaluate === 'yes',
+      assumeYesForAsk: got.assume_yes_for_ask === 'yes',
+      justEvaluate: got.just_evaluate === 'yes',
       requestedSource: requestedSource ?? null,
     },
   };
