@@ -6,7 +6,7 @@
  * - winston, loaded lazily, for the umbrella CLI and the daemon.
  * stdout never carries log lines: it is the protocol channel.
  */
-import * as fs from 'node:fs';
+import { appendFileSync, statSync } from 'node:fs';
 import { writeFdSync } from './io/fd-write.js';
 import type TransportStream from 'winston-transport';
 
@@ -61,7 +61,7 @@ export const stderrFdSink: Sink = fdSink(2, () => process.stderr);
 export function fileSink(file: string): Sink {
   return (level, line) => {
     try {
-      fs.appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
+      appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
     } catch {
       stderrSink(level, line);
     }
@@ -95,7 +95,7 @@ export function syslogSink(tag: string, loggerBinary = 'logger', socket?: string
 /** Is syslog there to log to (a socket at `socket`)? */
 export function syslogListening(socket: string): boolean {
   try {
-    return fs.statSync(socket).isSocket();
+    return statSync(socket).isSocket();
   } catch {
     return false;
   }

@@ -3,7 +3,7 @@
  * writes a few lines and exits; building `process.stdout` or
  * `process.stderr` for them costs 3–7 ms each, more than deciding the call.
  */
-import * as fs from 'node:fs';
+import { writeSync } from 'node:fs';
 
 /**
  * Write all of `text` to `fd` now. A non-blocking descriptor that is full
@@ -15,7 +15,7 @@ export function writeFdSync(fd: number, text: string, stream: () => NodeJS.Writa
   let done = 0;
   try {
     while (done < bytes.length) {
-      const n = fs.writeSync(fd, bytes, done);
+      const n = writeSync(fd, bytes, done);
       /* c8 ignore next -- a write that takes nothing would loop for ever; no descriptor we write to does it */
       if (n <= 0) throw Object.assign(new Error('nothing written'), { code: 'EIO' });
       done += n;

@@ -13,7 +13,7 @@
 import { expected } from '../errors.js';
 import type { Action } from './rule.js';
 import { ACTION_PARAMS, paramIndex } from './params.js';
-import { cachedToken, TokenError, type Token, type TokenContext } from './tokens.js';
+import { cachedToken, TokenError, tokenPattern, type Token, type TokenContext } from './tokens.js';
 
 /**
  * A plain rule line in one native match: service, argument, source, target,
@@ -67,4 +67,43 @@ export function plainRuleService(line: string): string | null {
   }
   // allow to @default needs target= (the parser's default-allow-target error)
   return tgt.kind === 'default' && action === 'allow' && !hasRedirect ? null : m[1]!;
+}
+
+/** `text` as a literal inside a regular expression. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** One optional parameter an action takes, as a pattern built from the parameter table. */
+function oneParam(action: Action): string {
+  const value = { boolean: '(?:yes|no)', token: tokenPattern('redirect'), text: '[\\x21-\\x7e]*' } as const;
+  const params = ACTION_PARAMS.filter((p) => p.actions.includes(action)).map((p) => `${literal(p.key)}=${value[p.kind]}`);
+  return `(?:[ \\t]+(?:${params.join('|')}))?`;
+}
+
+/**
+ * A test for the lines a one-service load may skip unread: blank lines,
+ * comments, and plain rule lines of another service than `focus` with at
+ * most one parameter, which the parser turns into rules without an error.
+ * One native match per line where plainRuleService runs a match and then
+ * script code (several times slower before V8 optimises it, and a
+ * per-call process never lives that long). Everything it does not
+ * recognise (two parameters, Python's other whitespace, `*` rules)
+ * goes on to plainRuleService and the parser. The patterns come from the
+ * token and parameter tables; test/parser/quick-check.test.ts holds it to
+ * plainRuleService.
+ */
+export function skippableLine(focus: string): RegExp {
+  const ws = '[ \\t]+';
+  const redirect = ACTION_PARAMS.find((p) => p.field === 'redirect')!.key;
+  const actions = (['allow', 'deny', 'ask'] as const).map((a) => a + oneParam(a)).join('|');
+  const rule = [
+    `(?!${literal(focus)}[ \\t])[A-Za-z0-9._-]+`,
+    '(?:\\*|\\+[A-Za-z0-9._+-]*)',
+    tokenPattern('source'),
+    // allow to @default needs target= (the parser's default-allow-target error)
+    `(?!@default${ws}allow(?!${ws}${literal(redirect)}=))${tokenPattern('target')}`,
+    `(?:${actions})`,
+  ].join(ws);
+  return new RegExp(`^[ \\t]*(?:#.*|${rule}[ \\t]*)?$`);
 }

@@ -122,9 +122,14 @@ export function pyRepr(s: string): string {
   return out + q;
 }
 
+/** A UTF-16 surrogate: where code-unit order and UTF-8 byte order part. */
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** Compare two strings as byte strings (SPEC "byte order"; never locale). */
 export function byteCompare(a: string, b: string): number {
   if (a === b) return 0;
+  // without surrogates, code-unit order is code-point order, which is UTF-8 byte order
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : 1;
   const ba = Buffer.from(a, 'utf8');
   const bb = Buffer.from(b, 'utf8');
   return Buffer.compare(ba, bb);

@@ -69,6 +69,28 @@ export function qubeRef(text: string): QubeRef {
   return text.startsWith('uuid:') ? { by: 'uuid', uuid: text.slice(5) } : { by: 'name', name: text };
 }
 
+/** A printable ASCII character other than `@` (the first of a qube name or of a prefixed value). */
+const NOT_AT = '[\\x21-\\x3f\\x41-\\x7e]';
+const PRINTABLE = '[\\x21-\\x7e]';
+
+/**
+ * A regular-expression source (no anchors, no captures) matching exactly
+ * the printable-ASCII texts parseToken accepts in `context`, read from the
+ * same tables: the exact words, the prefixes with a value that does not
+ * start with `@`, and qube names (not `@…`, not a lone `*`; `dom0` and the
+ * zero uuid are names in form). `except` leaves out kinds, e.g. `default`.
+ */
+export function tokenPattern(context: TokenContext, except: readonly TokenKind[] = []): string {
+  const ok = (kind: TokenKind) => ALLOWED[context].has(kind) && !except.includes(kind);
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const alternatives = [
+    ...EXACT.filter(([, kind]) => ok(kind)).map(([text]) => escape(text)),
+    ...PREFIXES.filter(([, kind]) => ok(kind)).map(([prefix]) => `${escape(prefix)}${NOT_AT}${PRINTABLE}*`),
+  ];
+  if (ok('qube')) alternatives.push(`(?!\\*(?!${PRINTABLE}))${NOT_AT}${PRINTABLE}*`);
+  return `(?:${alternatives.join('|')})`;
+}
+
 export class TokenError extends Error {}
 
 /**

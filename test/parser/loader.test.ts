@@ -636,6 +636,17 @@ t.test('includes and service files', async (t) => {
     t.same(r.files, [`${D}/30-a.policy`]);
   });
 
+  t.test('!include-service written with tabs, indents and trailing blanks: the path\'s column as written', async (t) => {
+    const lines = ['\t!include-service\tsvc\t+x\t  include/nope  ', '  !include-service  svc *\tinclude/gone', '!include-service svc * inc\u00a0x'];
+    const r = load({ '30-a.policy': lines.join('\n') });
+    t.same(errs(r), [
+      ['include-missing', `${D}/30-a.policy`, 1, lines[0]!.indexOf('include/nope') + 1, `not a file: ${D}/include/nope`],
+      ['include-missing', `${D}/30-a.policy`, 2, lines[1]!.indexOf('include/gone') + 1, `not a file: ${D}/include/gone`],
+      // Python whitespace inside: four fields, read the general way
+      ['directive-params', `${D}/30-a.policy`, 3, 1, 'invalid number of params'],
+    ]);
+  });
+
   t.test('errors inside service files name that file and line', async (t) => {
     const r = load({
       '30-a.policy': '!include-service svc * include/s',

@@ -8,7 +8,9 @@ import t from 'tap';
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { plainRuleService } from '../../src/parser/quick-check.js';
+import { plainRuleService, skippableLine } from '../../src/parser/quick-check.js';
+import { parseToken, tokenPattern, type TokenContext } from '../../src/parser/tokens.js';
+import { pyStrip } from '../../src/parser/text.js';
 import { parsePolicyLine } from '../../src/parser/rule.js';
 import { loadPolicy } from '../../src/parser/loader.js';
 import { memoryFileSource } from '../../src/parser/file-source.js';
@@ -164,4 +166,70 @@ t.test('a service file shared by many !include-service lines: same rules, errors
     ],
     'another service\'s rules are built only until their file is known to be good (and include nothing)',
   );
+});
+
+t.test('tokenPattern matches exactly the printable tokens parseToken accepts, in every context', async (t) => {
+  const contexts: TokenContext[] = ['source', 'target', 'redirect', 'request'];
+  const accepts = (text: string, context: TokenContext) => {
+    try {
+      parseToken(text, context);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // the listed odd tokens, and printable words built from the characters that matter
+  const word = fc.oneof(
+    fc.constantFrom(...QUBES, 'dom0x', '@dispvm:@tag:', '@dispvm:@tag:@x', '@dispvm:*', '**', '*@', '@', '@@', '@type:x:y', 'uuid:x'),
+    fc.stringMatching(/^[@*:a-z.$-]{1,10}$/),
+    fc.tuple(fc.constantFrom('@tag:', '@type:', '@dispvm:', '@dispvm:@tag:', '@anyvm', '@default', '@adminvm', '@dispvm', '*', ''), fc.stringMatching(/^[@*:a-z!~]{0,4}$/)).map(([a, b]) => a + b),
+  );
+  for (const context of contexts) {
+    const re = new RegExp(`^${tokenPattern(context)}$`);
+    fc.assert(fc.property(word, (w) => re.test(w) === accepts(w, context)), { numRuns: 3000 });
+    for (const w of QUBES) t.equal(re.test(w), accepts(w, context), `${context}: ${JSON.stringify(w)}`);
+  }
+  const noDefault = new RegExp(`^${tokenPattern('target', ['default'])}$`);
+  t.notOk(noDefault.test('@default'), 'a kind can be left out');
+  t.ok(noDefault.test('@dispvm'));
+});
+
+t.test('a line skippableLine lets a focused load skip is blank, a comment, or another service\'s valid rule', async (t) => {
+  let skipped = 0;
+  const focusArb = fc.constantFrom('svc', 'qubes.Filecopy', 'other.Svc', 'none', 'a+b');
+  const padded = fc.tuple(line, fc.constantFrom('', ' ', '\t', ' \t'), fc.constantFrom('', ' ', '\t')).map(([l, a, b]) => a + l + b);
+  fc.assert(
+    fc.property(fc.oneof(padded, fc.constantFrom('', '   ', '#', ' # x', '\t#\u2028', '\x0b# x', 'x # y')), focusArb, (l, focus) => {
+      if (!skippableLine(focus).test(l)) return true;
+      skipped++;
+      const stripped = pyStrip(l).text;
+      if (stripped === '' || stripped.startsWith('#')) return true;
+      const svc = plainRuleService(stripped);
+      return svc !== null && svc !== focus;
+    }),
+    { numRuns: 6000 },
+  );
+  t.ok(skipped > 1000, `the generator produces skipped lines (${skipped})`);
+  const skip = skippableLine('qubes.Filecopy');
+  for (const l of ['', ' \t ', '# comment', '  #', 'svc * @anyvm @anyvm deny', 'svc\t+x\twork\t@dispvm:dvm\tallow\ttarget=@dispvm', ' svc * @anyvm @default ask default_target=work ', 'svc * @anyvm @default allow target=dom0', 'qubes.Filecopyx * @anyvm @anyvm deny'])
+    t.ok(skip.test(l), `skipped: ${JSON.stringify(l)}`);
+  for (const l of [
+    'qubes.Filecopy * @anyvm @anyvm deny', // the focus service: built
+    'qubes.Filecopy\t* @anyvm @anyvm deny',
+    '* * @anyvm @anyvm deny', // every service's rule
+    'svc * @anyvm @default allow', // needs target=
+    'svc * @anyvm @default allow notify=yes',
+    'svc * @anyvm @anyvm allow target=*', // not a redirect
+    'svc * @anyvm @anyvm allow target=@dispvm:@tag:x',
+    'svc * @anyvm @anyvm deny target=x', // not a deny parameter
+    'svc * @anyvm @anyvm ask target=x notify=no', // two parameters: left to the quick check
+    'svc * @dispvm @anyvm allow', // not a source
+    'svc * @tag: @anyvm allow',
+    'svc * @anyvm @anyvm allow notify=sure',
+    'svc * work\u00a0@anyvm allow', // Python whitespace: the parser decides
+    '\x0bsvc * @anyvm @anyvm deny',
+    '!include x',
+    'svc * @anyvm @anyvm allowed',
+  ])
+    t.notOk(skip.test(l), `not skipped: ${JSON.stringify(l)}`);
 });

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { PolicyError } from '../../src/parser/errors.js';
 import { decodeUtf8, FileSourceError, joinPath, memoryFileSource, nodeFileSource, withFiles } from '../../src/parser/file-source.js';
@@ -78,6 +79,12 @@ t.test('file-source.ts and errors.ts', async (t) => {
     t.equal(fsrc.kind('/dev/null'), 'other');
 
     t.same(fsrc.list(dir).sort(), ['a.policy', 'bad.policy', 'dangling.policy', 'dirlink', 'link.policy', 'sub']);
+    // the listing's own kinds: regular files and directories; links (and anything else) left to kind()
+    t.same(
+      fsrc.listKinds!(dir).sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+      [['a.policy', 'file'], ['bad.policy', 'file'], ['dangling.policy', undefined], ['dirlink', undefined], ['link.policy', undefined], ['sub', 'dir']],
+    );
+    t.throws(() => fsrc.listKinds!(path.join(dir, 'nope')), { kind: 'missing', message: `${dir}/nope: does not exist` });
     t.throws(() => fsrc.list(path.join(dir, 'nope')), { kind: 'missing', message: `${dir}/nope: does not exist`, problem: 'does not exist' });
     t.throws(() => fsrc.list(path.join(dir, 'a.policy')), {
       kind: 'io',
@@ -331,4 +338,25 @@ t.test('loader on disk', async (t) => {
     const missing = loadLegacyService('x', '+', { legacyPath: path.join(root, 'nope') });
     t.same(missing.errors.map((e) => e.id), ['legacy-dir']);
   });
+});
+
+t.test('a real policy directory: files, links to files and a FIFO told apart without stat where the listing can', async (t) => {
+  const dir = fs.realpathSync(
+    t.testdir({
+      'policy.d': {
+        '10-a.policy': 'svc * @anyvm @anyvm allow\n',
+        '20-dir.policy': { 'x.policy': 'svc * @anyvm @anyvm deny\n' },
+        '30-link.policy': t.fixture('symlink', '10-a.policy'),
+        '40-dirlink.policy': t.fixture('symlink', '20-dir.policy'),
+        '50-dangling.policy': t.fixture('symlink', 'nowhere'),
+      },
+    }),
+  );
+  const policyDir = path.join(dir, 'policy.d');
+  const fifo = spawnSync('mkfifo', [path.join(policyDir, '60-fifo.policy')]);
+  const r = loadPolicy({ paths: [policyDir] });
+  t.same(r.errors, []);
+  t.same(r.files, [path.join(policyDir, '10-a.policy'), path.join(policyDir, '30-link.policy')], 'directories, dangling links and a FIFO are not policy files');
+  t.same(r.rules.map((x) => [x.file, x.line]), [[path.join(policyDir, '10-a.policy'), 1], [path.join(policyDir, '30-link.policy'), 1]]);
+  t.equal(fifo.status, 0, 'mkfifo made the FIFO');
 });

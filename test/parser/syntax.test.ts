@@ -5,6 +5,7 @@
  * One file so the suite starts one TypeScript process, not three.
  */
 import t, { type Test } from 'tap';
+import fc from 'fast-check';
 import { PolicyError } from '../../src/parser/errors.js';
 import {
   actionText,
@@ -156,6 +157,17 @@ t.test('src/parser/text.ts', async (t) => {
     // code point order, not UTF-16 code unit order
     t.ok(byteCompare('\uff01', '\u{1f600}') < 0, 'U+FF01 before U+1F600');
     t.ok(byteCompare('z', 'é') < 0, 'ASCII before non-ASCII');
+    t.ok(byteCompare('\u{1f600}', '\uff01') > 0, 'and the other way round');
+  });
+
+  t.test('byteCompare agrees with comparing the UTF-8 bytes, for any strings', async (t) => {
+    const sign = (n: number) => (n > 0 ? 1 : n < 0 ? -1 : 0);
+    const text = fc.oneof(fc.string({ unit: 'grapheme-ascii', maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 6 }), fc.string({ unit: 'grapheme', maxLength: 6 }));
+    fc.assert(
+      fc.property(text, text, (a, b) => sign(byteCompare(a, b)) === sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')))),
+      { numRuns: 3000 },
+    );
+    t.pass('3,000 pairs');
   });
 
   t.test('invalidChars lists sorted, unique offending characters', async (t) => {
