@@ -29,8 +29,12 @@ export function isLevel(s: string): s is Level {
 /** `warning: …` / `error: …`; info lines (the decision lines) carry no prefix. */
 export function formatLine(level: Level, message: string): string {
   const prefix = level === 'info' ? '' : level === 'warn' ? 'warning: ' : `${level}: `;
-  return prefix + message.replace(/[\r\n]+/g, ' ');
+  // a test first: most messages have no line break, and a replace builds a new string regardless
+  return prefix + (LINE_BREAK.test(message) ? message.replace(LINE_BREAKS, ' ') : message);
 }
+
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /[\r\n]+/g;
 
 /** Where formatted lines go. */
 export type Sink = (level: Level, line: string) => void;

@@ -11,9 +11,11 @@ import { decideCall, type CallHooks, type Decided } from '../exec/decide-call.js
 import { CallTiming } from '../exec/timing.js';
 import { notifyDecision, resolveAsk } from '../exec/run-call.js';
 import type { Logger } from '../log.js';
+import { notificationDue, type Decision } from '../policy/decision.js';
 import type { Policy } from '../policy/policy.js';
 import { resultBlock } from '../render/block.js';
 import type { PolicySource, SystemInfoResult, SystemInfoSource } from './sources.js';
+import { DecisionMemo } from './memo.js';
 
 export interface Services {
   policy: PolicySource;
@@ -77,13 +79,32 @@ function timedAnswer(svc: Services, q: Question): Answer {
   })();
 }
 
+const NOTHING = Promise.resolve();
+
+/** The hooks of one daemon's calls, made once: its logger, agent and decision memory. */
+const HOOKS = new WeakMap<Services, CallHooks>();
+
+function hooksFor(svc: Services): CallHooks {
+  let hooks = HOOKS.get(svc);
+  if (hooks === undefined)
+    HOOKS.set(
+      svc,
+      (hooks = {
+        // read when used: the services' logger is theirs to replace
+        get log() {
+          return svc.log;
+        },
+        resolveAsk: (d, input, s) => resolveAsk(d, input, s, svc.agent, svc.log),
+        notify: (d, input, s) => (notificationDue(d) ? notifyDecision(d, input, s, svc.agent, svc.log) : NOTHING),
+        evaluate: new DecisionMemo().evaluate,
+      }),
+    );
+  return hooks;
+}
+
 export function answerWith(svc: Services, q: Question, policy: Policy, si: SystemInfoResult, timing?: CallTiming): string | Promise<string> {
-  const hooks: CallHooks = {
-    log: svc.log,
-    resolveAsk: (d, input, s) => resolveAsk(d, input, s, svc.agent, svc.log),
-    notify: (d, input, s) => notifyDecision(d, input, s, svc.agent, svc.log),
-    timing,
-  };
+  const shared = hooksFor(svc);
+  const hooks: CallHooks = timing === undefined ? shared : { log: shared.log, resolveAsk: shared.resolveAsk, notify: shared.notify, evaluate: shared.evaluate, timing };
   const call = {
     source: q.source,
     target: q.target,
@@ -100,8 +121,16 @@ export function answerWith(svc: Services, q: Question, policy: Policy, si: Syste
 function reply(svc: Services, q: Question, { decision: d, notified }: Decided): string {
   notified.catch((err: unknown) => internalError(svc.log, err));
   // evaluate() already denied any allow whose block qrexec-daemon could not read (policy/block-lines.ts)
-  const text = q.justEvaluate ? (d.result === 'allow' ? 'result=allow' : 'result=deny') : resultBlock(d);
-  return text + '\n';
+  return q.justEvaluate ? (d.result === 'allow' ? 'result=allow\n' : 'result=deny\n') : blockOf(d);
+}
+
+/** Result blocks of remembered decisions (memo.ts), written once each. */
+const BLOCKS = new WeakMap<Decision, string>();
+
+function blockOf(d: Decision): string {
+  let text = BLOCKS.get(d);
+  if (text === undefined) BLOCKS.set(d, (text = resultBlock(d) + '\n'));
+  return text;
 }
 
 /** A bug surfaced while serving: one line, never a stack trace, and the daemon goes on. */

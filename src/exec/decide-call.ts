@@ -37,6 +37,8 @@ export interface CallHooks {
   notify(d: Decision, input: RequestInput, si: SystemInfo): Promise<void>;
   /** Marks the stages as they end (`--log-level debug` only). */
   timing?: CallTiming | undefined;
+  /** Instead of evaluate(): the daemon's, which remembers decisions per policy (daemon/memo.ts). */
+  evaluate?: typeof evaluate;
 }
 
 export interface Decided {
@@ -68,7 +70,7 @@ export function decideCall(
   const input: RequestInput = { source: call.source, target: call.target, service: call.serviceArg, requestedSource: call.requestedSource };
   const ruleset = rules();
   hooks.timing?.mark('load-policy');
-  const d = evaluate(ruleset, si, input, { assumeYesForAsk: call.assumeYesForAsk });
+  const d = (hooks.evaluate ?? evaluate)(ruleset, si, input, { assumeYesForAsk: call.assumeYesForAsk });
   hooks.timing?.mark('evaluate');
   for (const w of d.warnings) log.log('warn', w);
   const finish = (final: Decision): Decided => {

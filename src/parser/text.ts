@@ -123,7 +123,7 @@ export function pyRepr(s: string): string {
 }
 
 /** A UTF-16 surrogate: where code-unit order and UTF-8 byte order part. */
-const SURROGATE = /[\ud800-\udfff]/;
+export const SURROGATE = /[\ud800-\udfff]/;
 
 /** Compare two strings as byte strings (SPEC "byte order"; never locale). */
 export function byteCompare(a: string, b: string): number {

@@ -3,7 +3,7 @@
  * JSON, explain, daemon) renders this one value, so they cannot disagree.
  */
 import type { Rule } from '../parser/rule.js';
-import { byteCompare } from '../parser/text.js';
+import { byteCompare, SURROGATE } from '../parser/text.js';
 import type { Qube } from './system-info.js';
 
 /** How an allowed call reaches its target (what the result block names). */
@@ -82,8 +82,6 @@ export type Decision = AllowDecision | AskDecision | DenyDecision;
 export function notificationDue(d: Decision): boolean {
   return d.notify && d.result !== 'ask' && !(d.result === 'deny' && d.kind === 'load-error');
 }
-
-const SURROGATE = /[\ud800-\udfff]/;
 
 /** Code point order (SPEC: ask targets are "sorted by code point"). */
 export function codePointSort(values: Iterable<string>): string[] {
