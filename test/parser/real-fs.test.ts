@@ -100,6 +100,15 @@ t.test('file-source.ts and errors.ts', async (t) => {
       message: `${dir}/bad.policy: not valid UTF-8`,
     });
 
+    // Node's own decoding is checked: a U+FFFD written in the file is text, one made from bad bytes is not
+    const fffd = path.join(dir, 'fffd.policy');
+    fs.writeFileSync(fffd, 'svc * @anyvm @anyvm deny # \ufffd\n');
+    t.equal(fsrc.read(fffd), 'svc * @anyvm @anyvm deny # \ufffd\n');
+    fs.writeFileSync(fffd, Buffer.concat([Buffer.from('# \ufffd '), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\n')]));
+    t.throws(() => fsrc.read(fffd), { kind: 'encoding', message: `${fffd}: not valid UTF-8` }, 'an encoded surrogate beside a real U+FFFD');
+    fs.writeFileSync(fffd, '\ufeffsvc * @anyvm @anyvm deny\n');
+    t.equal(fsrc.read(fffd), '\ufeffsvc * @anyvm @anyvm deny\n', 'a byte-order mark is kept (Qubes reads it as part of the first line)');
+    fs.rmSync(fffd);
     t.equal(fsrc.resolve(path.join(dir, 'link.policy')), path.join(dir, 'a.policy'), 'links resolved');
     t.equal(fsrc.resolve(path.join(dir, 'sub', '..', 'a.policy')), path.join(dir, 'a.policy'), 'normalised');
     t.equal(fsrc.resolve(path.join(dir, 'dirlink', 'x', 'y')), path.join(dir, 'sub', 'x', 'y'), 'existing part resolved');
