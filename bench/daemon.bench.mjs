@@ -351,14 +351,15 @@ if (PRODUCTION) {
   const qubesd = await startListening('fake qubesd', process.execPath, [path.join(root, 'bench/fake-qubesd.mjs'), qubesdSocket, siFile]);
   for (const { policyDir, requestsFile, base } of trees) {
     const prod = { ...base, shape: 'fake qubesd (50 qubes)' };
-    const socket = path.join(dir, 'prod.sock');
+    const socket = path.join(dir, `prod-${base.rules}.sock`);
     const logFile = path.join(dir, `prod-${base.rules}.log`);
     fs.writeFileSync(logFile, '');
     const daemon = await startDaemon(policyDir, socket, logFile, WORKERS[0] ?? null, { qubesd: qubesdSocket });
     await measure(socket, requestsFile, { ...prod, server: 'ours', workers: WORKERS[0] ?? DEFAULT_WORKERS });
     await stop(daemon);
     if (REFERENCE === null) continue;
-    const refSocket = path.join(dir, 'reference.sock');
+    // a socket of its own per run: one left behind by the run before would look ready before this one listens
+    const refSocket = path.join(dir, `reference-${base.rules}.sock`);
     const refLog = path.join(dir, `reference-${base.rules}.log`);
     const ref = await startReference(REFERENCE, policyDir, refSocket, qubesdSocket, refLog);
     const answered = await measure(refSocket, requestsFile, { ...prod, server: "Qubes' daemon", workers: 1 });
@@ -383,9 +384,10 @@ console.log('| system info | rules | server | workers | clients | requests | req
 console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 const floorOf = (r) => rows.find((f) => f.server === 'floor' && f.rules === r.rules && f.clients === r.clients);
 for (const r of rows) {
-  r.rps = r.requests / r.seconds;
+  // answered requests: connections refused or closed unanswered are in the errors column, not the rate
+  r.rps = (r.requests - r.errors) / r.seconds;
   const f = floorOf(r);
-  const vs = f && r !== f ? [(r.rps / (f.requests / f.seconds)).toFixed(2), (r.p50_ms / f.p50_ms).toFixed(2)] : ['', ''];
+  const vs = f && r !== f ? [(r.rps / ((f.requests - f.errors) / f.seconds)).toFixed(2), (r.p50_ms / f.p50_ms).toFixed(2)] : ['', ''];
   console.log(
     `| ${r.shape} | ${r.rules} | ${r.server} | ${r.workers} | ${r.clients} | ${r.requests} | ${Math.round(r.rps)} | ${r.p50_ms.toFixed(3)} | ${r.p99_ms.toFixed(3)} | ${r.allow} | ${r.deny} | ${r.errors} | ${vs[0]} | ${vs[1]} |`,
   );

@@ -10,7 +10,8 @@ const ratio = (x) => x.toFixed(2);
 export function summaryTable({ daemon, exec }) {
   const lines = ['| | ours | reference | the floor | ours / floor | target |', '| --- | ---: | ---: | ---: | ---: | --- |'];
   if (daemon) {
-    const rps = (r) => r.requests / r.seconds;
+    // answered requests only: a server that refuses connections is not fast
+    const rps = (r) => (r.requests - r.errors) / r.seconds;
     const find = (shape, server, rules, clients) => daemon.find((r) => r.shape.startsWith(shape) && r.server === server && r.rules === rules && r.clients === clients);
     const ruleCounts = [...new Set(daemon.filter((r) => r.shape.startsWith('system info file')).map((r) => r.rules))];
     for (const n of ruleCounts) {
