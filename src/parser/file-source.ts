@@ -138,6 +138,7 @@ function strictRead(file: string): string {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
+    /* c8 ignore next 3 -- the file went away between the two reads: an error, as any other read error */
   } catch (err) {
     throw ioError(file, err);
   }
