@@ -440,10 +440,13 @@ t.test('--log-level debug: one timing line per call, its stages adding up to the
   t.same([m3['ask'], m3['start-target'], m3['qrexec-client']], [0, 0, 0]);
   t.ok(m3['load-policy']! > 0 && m3['evaluate']! > 0);
   // and none without debug
+  const lines: string[] = [];
   const quiet = await execMain(['--path', path.join(h.dir, 'policy.d'), '--stderr', 'work', 'personal', 'qubes.Filecopy'], {
     stdout: () => undefined,
     stderr: (s) => t.notMatch(s, 'timing'),
+    stderrSink: (_level, line) => lines.push(line),
     env: { QUBESD_INTERNAL_SOCKET: h.internal.socket },
   });
   t.equal(quiet, 0);
+  t.same(lines, ['qrexec: qubes.Filecopy: work -> personal: allowed to personal'], 'the decision line, and no timing line');
 });
