@@ -71,13 +71,14 @@ function components(p: string): string[] {
   return p.split('/').filter((c) => c !== '');
 }
 
-// ignoreBOM keeps a leading U+FEFF in the text: Qubes reads it as part of the first line
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+// ignoreBOM keeps a leading U+FEFF in the text: Qubes reads it as part of the first line;
+// made when first needed (making one costs a per-call process ~0.15 ms, and most calls need none)
+let utf8: InstanceType<typeof TextDecoder> | undefined;
 
 /** Decode bytes as strict UTF-8 (a policy file with bad bytes is an error, not mojibake). */
 export function decodeUtf8(bytes: Uint8Array, name: string): string {
   try {
-    return utf8.decode(bytes);
+    return (utf8 ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })).decode(bytes);
   } catch {
     throw new FileSourceError(name, 'not valid UTF-8', 'encoding');
   }
