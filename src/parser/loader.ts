@@ -98,6 +98,9 @@ function isOtherService(line: string, focus: string): boolean {
   return service !== null && service !== focus;
 }
 
+/** Lines of `policy.d` files a focused load checks one by one before it makes its one-match test. */
+export const SKIPPABLE_AFTER = 1000;
+
 /** `!include-service` with a valid named service, a valid argument and a path, separated by spaces and tabs. */
 const PLAIN_INCLUDE_SERVICE = /^!include-service[ \t]+([A-Za-z0-9._-]+)[ \t]+(\*|\+[A-Za-z0-9._+-]*)[ \t]+([\x21-\x7e]+)$/;
 
@@ -107,8 +110,14 @@ export class PolicyLoader {
   private readonly legacyPath: string;
 
   private readonly focus: string | undefined;
-  /** The one-match test for lines of a focused load that need no more (quick-check.ts). */
-  private readonly skippable: RegExp | undefined;
+  /**
+   * The one-match test for lines of a focused load that need no more
+   * (quick-check.ts), made once the load has met SKIPPABLE_AFTER lines:
+   * making and compiling it costs about what the quick check spends on
+   * that many lines.
+   */
+  private skippable: RegExp | undefined;
+  private linesMet = 0;
   /**
    * What this load has looked up already: the same include file is often
    * named by many directives (one per admin service), and looking it up
@@ -124,7 +133,6 @@ export class PolicyLoader {
     this.fs = opts.fs ?? nodeFileSource;
     this.legacyPath = opts.legacyPath ?? DEFAULT_LEGACY_PATH;
     this.focus = opts.focus;
-    this.skippable = opts.focus === undefined ? undefined : skippableLine(opts.focus);
   }
 
   private error(e: PolicyError): void {
@@ -267,6 +275,8 @@ export class PolicyLoader {
     const lines = this.lines(text, file);
     if (lines === null) return;
     const focus = this.focus;
+    if (focus !== undefined && this.skippable === undefined && (this.linesMet += lines.length) > SKIPPABLE_AFTER)
+      this.skippable = skippableLine(focus);
     const skippable = this.skippable;
     for (let i = 0; i < lines.length; i++) {
       const lineno = i + 1;

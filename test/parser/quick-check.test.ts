@@ -12,7 +12,7 @@ import { plainRuleService, skippableLine } from '../../src/parser/quick-check.js
 import { parseToken, tokenPattern, type TokenContext } from '../../src/parser/tokens.js';
 import { pyStrip } from '../../src/parser/text.js';
 import { parsePolicyLine } from '../../src/parser/rule.js';
-import { loadPolicy } from '../../src/parser/loader.js';
+import { loadPolicy, SKIPPABLE_AFTER } from '../../src/parser/loader.js';
 import { memoryFileSource } from '../../src/parser/file-source.js';
 
 const SERVICES = ['svc', 'qubes.Filecopy', 'other.Svc', '*', 'bad$', 'a+b', '', '-x'];
@@ -104,6 +104,22 @@ t.test('a focused load gives the full load\'s rules for that service, and its er
     const fsrc = memoryFileSource({ '/p/50-a.policy': text, '/p/60-b.policy': 'svc * @anyvm @anyvm deny\n' });
     compareFocus(t, (focus) => loadPolicy({ paths: ['/p'], fs: fsrc, ...(focus ? { focus } : {}) }), ['svc', 'qubes.Filecopy', 'none']);
   }
+});
+
+t.test('a focused load long enough to make its one-match test: the full load\'s rules and errors', async (t) => {
+  // past SKIPPABLE_AFTER lines the loader skips lines through skippableLine(); the first file is below it
+  const lines = fc.sample(line, { numRuns: SKIPPABLE_AFTER + 500, seed: 7 });
+  const head = lines.slice(0, 200).join('\n') + '\n';
+  // and plenty of ordinary lines of other services (and some of the focus ones) among the odd ones
+  const plain = Array.from({ length: SKIPPABLE_AFTER }, (_, i) =>
+    [`other.Svc${i % 7}\t*\t@tag:t${i}\t@anyvm\tallow target=work`, `svc +a${i} work @dispvm:dvm ask default_target=@dispvm:dvm`, `# comment ${i}`, `qubes.Filecopy * work${i} @default allow target=dom0`][i % 4]!,
+  );
+  const tail = lines.slice(200).flatMap((l, i) => [l, plain[i % plain.length]!]).join('\n') + '\n# a comment\n\n  \t\nsvc * @anyvm @anyvm deny\n';
+  const fsrc = memoryFileSource({ '/p/10-a.policy': head, '/p/50-b.policy': tail });
+  const load = (focus?: string) => loadPolicy({ paths: ['/p'], fs: fsrc, ...(focus ? { focus } : {}) });
+  compareFocus(t, load, ['svc', 'qubes.Filecopy', 'other.Svc', 'none']);
+  const full = load();
+  t.ok(full.errors.length > 100 && full.rules.length > 1000, `both valid and invalid lines are there (${full.rules.length} rules, ${full.errors.length} errors)`);
 });
 
 t.test('focused loads of the examples and the real-world trees match the full loads', async (t) => {
