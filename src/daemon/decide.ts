@@ -11,7 +11,7 @@ import { decideCall, type CallHooks, type Decided } from '../exec/decide-call.js
 import { CallTiming } from '../exec/timing.js';
 import { notifyDecision, resolveAsk } from '../exec/run-call.js';
 import type { Logger } from '../log.js';
-import { notificationDue, type Decision } from '../policy/decision.js';
+import type { Decision } from '../policy/decision.js';
 import type { Policy } from '../policy/policy.js';
 import { resultBlock } from '../render/block.js';
 import type { PolicySource, SystemInfoResult, SystemInfoSource } from './sources.js';
@@ -79,8 +79,6 @@ function timedAnswer(svc: Services, q: Question): Answer {
   })();
 }
 
-const NOTHING = Promise.resolve();
-
 /** The hooks of one daemon's calls, made once: its logger, agent and decision memory. */
 const HOOKS = new WeakMap<Services, CallHooks>();
 
@@ -95,7 +93,7 @@ function hooksFor(svc: Services): CallHooks {
           return svc.log;
         },
         resolveAsk: (d, input, s) => resolveAsk(d, input, s, svc.agent, svc.log),
-        notify: (d, input, s) => (notificationDue(d) ? notifyDecision(d, input, s, svc.agent, svc.log) : NOTHING),
+        notify: (d, input, s) => notifyDecision(d, input, s, svc.agent, svc.log),
         evaluate: new DecisionMemo().evaluate,
       }),
     );

@@ -65,15 +65,18 @@ export async function resolveAsk(
   return confirmAsk(d, answer.target, si, input);
 }
 
-/** Send policy.Notify for a decision that asks for it; never fails the call. */
-export async function notifyDecision(
-  d: Decision,
-  input: RequestInput,
-  si: SystemInfo,
-  cfg: AgentConfig,
-  log: Logger,
-): Promise<void> {
-  if (!notificationDue(d)) return;
+const SETTLED = Promise.resolve();
+
+/**
+ * Send policy.Notify for a decision that asks for it; never fails the call.
+ * Most decisions notify nobody: they get a settled promise, without an
+ * async call (the daemon answers thousands a second).
+ */
+export function notifyDecision(d: Decision, input: RequestInput, si: SystemInfo, cfg: AgentConfig, log: Logger): Promise<void> {
+  return notificationDue(d) ? sendNotification(d, input, si, cfg, log) : SETTLED;
+}
+
+async function sendNotification(d: Decision, input: RequestInput, si: SystemInfo, cfg: AgentConfig, log: Logger): Promise<void> {
   const guivm = guivmOf(input.source, si);
   if (guivm === null) return;
   const { service, argument } = d;
