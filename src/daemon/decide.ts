@@ -7,7 +7,7 @@
  * never delay or change it (SPEC §7, §8).
  */
 import type { AgentConfig } from '../exec/agent.js';
-import { decideCall, type CallHooks, type Decided } from '../exec/decide-call.js';
+import { decideCall, SETTLED, type CallHooks, type Decided } from '../exec/decide-call.js';
 import { CallTiming } from '../exec/timing.js';
 import { notifyDecision, resolveAsk } from '../exec/run-call.js';
 import type { Logger } from '../log.js';
@@ -117,7 +117,8 @@ export function answerWith(svc: Services, q: Question, policy: Policy, si: Syste
 
 /** The answer to send; the notification goes on without it (and never changes it). */
 function reply(svc: Services, q: Question, { decision: d, notified }: Decided): string {
-  notified.catch((err: unknown) => internalError(svc.log, err));
+  // nothing to wait for in most calls: no handler (and no new promise) for the settled one
+  if (notified !== SETTLED) notified.catch((err: unknown) => internalError(svc.log, err));
   // evaluate() already denied any allow whose block qrexec-daemon could not read (policy/block-lines.ts)
   return q.justEvaluate ? (d.result === 'allow' ? 'result=allow\n' : 'result=deny\n') : blockOf(d);
 }

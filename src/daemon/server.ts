@@ -214,12 +214,13 @@ export class DaemonServers {
       const v = scan(got, eof, from);
       if (v.kind === 'more') return;
       settled = true;
-      this.deadlines.delete(sock);
+      // the answer first: the caller is waiting (the deadline goes right after)
       if (v.kind === 'done') onDone(v.value);
       else {
         this.refuse(what, v.reason);
         sock.destroy();
       }
+      this.deadlines.delete(sock);
     };
     this.live.add(sock);
     sock.on('data', (chunk: Buffer) => {

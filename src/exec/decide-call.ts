@@ -47,7 +47,8 @@ export interface Decided {
   notified: Promise<void>;
 }
 
-const NOTHING = Promise.resolve();
+/** The notification of a call that notifies nobody: already settled, and the same promise every time. */
+export const SETTLED: Promise<void> = Promise.resolve();
 
 /**
  * Decide `call`: at once, or once the user answered an ask. `rules` is
@@ -65,7 +66,7 @@ export function decideCall(
   if (si instanceof SystemInfoError) {
     const d = denyUnevaluated('load-error', si.message, call.source, call.requestedSource);
     log.log('error', line(d));
-    return { decision: d, notified: NOTHING };
+    return { decision: d, notified: SETTLED };
   }
   const input: RequestInput = { source: call.source, target: call.target, service: call.serviceArg, requestedSource: call.requestedSource };
   const ruleset = rules();
@@ -75,7 +76,7 @@ export function decideCall(
   for (const w of d.warnings) log.log('warn', w);
   const finish = (final: Decision): Decided => {
     log.log('info', line(final));
-    return { decision: final, notified: call.justEvaluate ? NOTHING : hooks.notify(final, input, si) };
+    return { decision: final, notified: call.justEvaluate ? SETTLED : hooks.notify(final, input, si) };
   };
   // the user decides, in the caller's GuiVM; the answer waits for them
   if (d.result === 'ask' && !call.justEvaluate)

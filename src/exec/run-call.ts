@@ -18,6 +18,7 @@ import { AgentError, askUser, notifyUser, type AgentConfig } from './agent.js';
 import { qubesdCall, QubesdError } from './qubesd.js';
 import { relayedService } from '../policy/block-lines.js';
 import type { CallTiming } from './timing.js';
+import { SETTLED } from './decide-call.js';
 
 export interface ExecConfig extends AgentConfig {
   /** qubesd socket for admin.* calls. */
@@ -64,8 +65,6 @@ export async function resolveAsk(
   }
   return confirmAsk(d, answer.target, si, input);
 }
-
-const SETTLED = Promise.resolve();
 
 /**
  * Send policy.Notify for a decision that asks for it; never fails the call.
