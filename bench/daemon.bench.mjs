@@ -16,7 +16,8 @@
 //
 // Environment: BENCH_DAEMON_WORKERS (comma list, e.g. "1,2,4": daemon --workers
 // values to compare; default: the daemon's own default), BENCH_DAEMON_SECONDS
-// (time limit per measured run, default 4), BENCH_DAEMON_RULES (default
+// (time limit per configuration, default 4), BENCH_DAEMON_ROUNDS (the floor and our daemon
+// measured in turn, default 3 rounds sharing that time), BENCH_DAEMON_RULES (default
 // "1000,10000"), BENCH_DAEMON_LOG (log level, default info), BENCH_DAEMON_KEEP
 // (keep the generated policies, requests and logs, and say where),
 // BENCH_DAEMON_CLIENT=node (use the Node load client even where cc exists),
@@ -39,6 +40,9 @@ const FLOOR = process.env.BENCH_DAEMON_FLOOR !== '0';
 const PRODUCTION = process.env.BENCH_DAEMON_PRODUCTION !== '0';
 const REFERENCE = process.env.QREXEC_REFERENCE || null;
 const PYTHON = process.env.PYTHON ?? 'python3';
+// the floor and our daemon are measured in turn, ROUNDS times, so that a slow moment of the machine
+// falls on both: rates are over all rounds, latencies the median round's
+const ROUNDS = Math.max(1, Number(process.env.BENCH_DAEMON_ROUNDS ?? 3));
 const RUNS = [
   { clients: 1, max: 60_000 },
   { clients: 8, max: 200_000 },
@@ -296,12 +300,47 @@ function stop(child) {
 
 /** Warm the server up (JIT, per-service rule lists, the reference's first policy load), then measure 1 and 8 clients. */
 async function measure(socket, requestsFile, row) {
-  let answered = (await runClient(client, socket, 8, 20_000, 1.5, requestsFile)).requests;
-  for (const run of RUNS) {
-    const r = await runClient(client, socket, run.clients, run.max, SECONDS, requestsFile);
-    answered += r.requests - r.errors;
-    rows.push({ ...row, clients: run.clients, ...r });
-  }
+  return (await measureInTurn([{ socket, row }], requestsFile, 1))[0];
+}
+
+/** The median of numbers. */
+const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Warm every server up, then measure them in turn, `rounds` times: for 1
+ * client, each server, then for 8 clients, each server. One row per server
+ * and client count: requests, errors, allows and denies added up over the
+ * rounds (so req/s is over all of them), p50 and p99 the median round's.
+ * Returns the requests each server answered (its warm-up's too).
+ */
+async function measureInTurn(servers, requestsFile, rounds) {
+  const answered = [];
+  for (const { socket } of servers) answered.push((await runClient(client, socket, 8, 20_000, 1.5, requestsFile)).requests);
+  const runs = servers.map(() => RUNS.map(() => []));
+  for (let round = 0; round < rounds; round++)
+    for (const [j, run] of RUNS.entries())
+      for (const [i, { socket }] of servers.entries()) {
+        const r = await runClient(client, socket, run.clients, run.max / rounds, SECONDS / rounds, requestsFile);
+        answered[i] += r.requests - r.errors;
+        runs[i][j].push(r);
+      }
+  for (const [i, { row }] of servers.entries())
+    for (const [j, run] of RUNS.entries()) {
+      const rs = runs[i][j];
+      const sum = (k) => rs.reduce((a, r) => a + r[k], 0);
+      rows.push({
+        ...row,
+        clients: run.clients,
+        requests: sum('requests'),
+        seconds: sum('seconds'),
+        errors: sum('errors'),
+        allow: sum('allow'),
+        deny: sum('deny'),
+        p50_ms: medianOf(rs.map((r) => r.p50_ms)),
+        p99_ms: medianOf(rs.map((r) => r.p99_ms)),
+        rounds: rs.map((r) => (r.requests - r.errors) / r.seconds),
+      });
+    }
   return answered;
 }
 
@@ -328,22 +367,28 @@ for (const total of RULES) {
   fs.writeFileSync(requestsFile, generateRequests(names, ruleLines, 5000).join('\0') + '\0');
   const base = { shape: 'system info file', rules: count, services: names.length };
   trees.push({ policyDir, requestsFile, base });
+  // the floor and each of our daemons (one per --workers value) serve side by side, measured in turn
+  const servers = [];
+  const started = [];
   if (FLOOR) {
-    const socket = path.join(dir, 'floor.sock');
-    const floor = await startListening('floor server', process.execPath, [path.join(root, 'bench/floor-server.mjs'), socket]);
-    await measure(socket, requestsFile, { ...base, server: 'floor', workers: 1 });
-    await stop(floor);
+    const socket = path.join(dir, `floor-${total}.sock`);
+    started.push(await startListening('floor server', process.execPath, [path.join(root, 'bench/floor-server.mjs'), socket]));
+    servers.push({ socket, row: { ...base, server: 'floor', workers: 1 } });
   }
-  for (const workers of WORKERS.length ? WORKERS : [null]) {
-    const socket = path.join(dir, 'policy.sock');
+  const logs = [];
+  for (const [i, workers] of (WORKERS.length ? WORKERS : [null]).entries()) {
+    const socket = path.join(dir, `policy-${total}-${i}.sock`);
     const logFile = path.join(dir, `daemon-${total}-${workers ?? 'default'}.log`);
     fs.writeFileSync(logFile, '');
-    const daemon = await startDaemon(policyDir, socket, logFile, workers, { file: siFile });
-    const answered = await measure(socket, requestsFile, { ...base, server: 'ours', workers: workers ?? DEFAULT_WORKERS });
-    await stop(daemon);
-    // every answered request is one decision line in the log (the warm-up's too)
-    notes.push(`${count} rules, ${workers ?? DEFAULT_WORKERS} workers: ${decisionLines(logFile)} decision lines logged for ${answered} requests`);
+    started.push(await startDaemon(policyDir, socket, logFile, workers, { file: siFile }));
+    servers.push({ socket, row: { ...base, server: 'ours', workers: workers ?? DEFAULT_WORKERS } });
+    logs.push({ logFile, workers, at: servers.length - 1 });
   }
+  const answered = await measureInTurn(servers, requestsFile, ROUNDS);
+  for (const child of started) await stop(child);
+  // every answered request is one decision line in the log (the warm-up's too)
+  for (const { logFile, workers, at } of logs)
+    notes.push(`${count} rules, ${workers ?? DEFAULT_WORKERS} workers: ${decisionLines(logFile)} decision lines logged for ${answered[at]} requests`);
 }
 
 if (PRODUCTION) {
@@ -378,7 +423,7 @@ console.log(`qrexec-policy-daemon, one connection per request on the unix policy
 const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
 console.log(`log level ${LOG_LEVEL} to a file; ${client.name};`);
 console.log(`${os.availableParallelism()} CPUs, load average ${load(loadBefore)} before, ${load(os.loadavg())} after (other work on the machine skews the figures)`);
-console.log(`each run bounded by its request count and ${SECONDS} s; every request carries assume_yes_for_ask=yes;`);
+console.log(`each configuration bounded by its request count and ${SECONDS} s, the floor's and ours measured in turn in ${ROUNDS} rounds; every request carries assume_yes_for_ask=yes;`);
 console.log('"÷ floor": against the floor server with as many clients on the same policy\'s requests\n');
 console.log('| system info | rules | server | workers | clients | requests | req/s | p50 ms | p99 ms | allow | deny | errors | req/s ÷ floor | p50 ÷ floor |');
 console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -393,6 +438,12 @@ for (const r of rows) {
   );
 }
 console.log('');
+// the ratio in each round: how much of the spread is the machine's
+for (const r of rows) {
+  const f = floorOf(r);
+  if (!f || f === r || r.rounds.length < 2) continue;
+  notes.push(`${r.rules} rules, ${r.clients} client${r.clients === 1 ? '' : 's'}, ${r.server} ÷ floor by round: ${r.rounds.map((x, i) => (x / f.rounds[i]).toFixed(2)).join(' ')}`);
+}
 for (const n of notes) console.log(n);
 if (process.env.BENCH_SUMMARY) fs.writeFileSync(process.env.BENCH_SUMMARY, JSON.stringify({ daemon: rows, loadBefore, loadAfter: os.loadavg() }));
 // errors of Qubes' daemon are its own (it crashes on some requests); ours must answer every one
