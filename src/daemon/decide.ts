@@ -15,7 +15,7 @@ import type { Decision } from '../policy/decision.js';
 import type { Policy } from '../policy/policy.js';
 import { resultBlock } from '../render/block.js';
 import type { PolicySource, SystemInfoResult, SystemInfoSource } from './sources.js';
-import { DecisionMemo } from './memo.js';
+import { DecisionMemo, remember } from './memo.js';
 
 export interface Services {
   policy: PolicySource;
@@ -45,9 +45,48 @@ export function withSources(svc: Services, then: (policy: Policy, si: SystemInfo
   return Promise.all([policy, si]).then(([p, s]) => then(p, s));
 }
 
-export function answer(svc: Services, q: Question): Answer {
+/**
+ * `raw`: the request as the client sent it, when these bytes alone made it
+ * (the policy socket): an answer given without waiting is then remembered
+ * under them, for answerAgain().
+ */
+export function answer(svc: Services, q: Question, raw?: string): Answer {
   if (svc.log.enabled('debug')) return timedAnswer(svc, q);
-  return withSources(svc, (policy, si) => answerWith(svc, q, policy, si));
+  return withSources(svc, (policy, si) => answerWith(svc, q, policy, si, undefined, raw));
+}
+
+/** A request answered before, word for word: its answer, and the rest of the call (log lines, notification) to do after sending it. */
+export interface Repeat {
+  text: string;
+  after(): void;
+}
+
+/** Answers remembered by the request's bytes, per policy and system info object (as memo.ts remembers decisions). */
+const REPEATS = new WeakMap<Policy, WeakMap<object, Map<string, Repeat>>>();
+
+function repeatsFor(policy: Policy, si: SystemInfoResult): Map<string, Repeat> {
+  let bySi = REPEATS.get(policy);
+  if (bySi === undefined) REPEATS.set(policy, (bySi = new WeakMap()));
+  let known = bySi.get(si);
+  if (known === undefined) bySi.set(si, (known = new Map()));
+  return known;
+}
+
+/**
+ * The answer to a request whose bytes were answered before under the
+ * policy and system info at hand now, or null (then answer it in full).
+ * The time between reading a request and writing its answer is what a
+ * busy daemon pays most for (bench/README.md, "Second round"): this one
+ * skips parsing and deciding, and leaves logging and notifying until the
+ * answer is sent. Never with --log-level debug (each call has its timing
+ * line), nor while the policy or the system info is being read.
+ */
+export function answerAgain(svc: Services, raw: string): Repeat | null {
+  if (svc.log.enabled('debug')) return null;
+  const policy = svc.policy.get();
+  const si = svc.systemInfo.get();
+  if (policy instanceof Promise || si instanceof Promise) return null;
+  return REPEATS.get(policy)?.get(si)?.get(raw) ?? null;
 }
 
 /**
@@ -100,7 +139,14 @@ function hooksFor(svc: Services): CallHooks {
   return hooks;
 }
 
-export function answerWith(svc: Services, q: Question, policy: Policy, si: SystemInfoResult, timing?: CallTiming): string | Promise<string> {
+export function answerWith(
+  svc: Services,
+  q: Question,
+  policy: Policy,
+  si: SystemInfoResult,
+  timing?: CallTiming,
+  raw?: string,
+): string | Promise<string> {
   const shared = hooksFor(svc);
   const hooks: CallHooks = timing === undefined ? shared : { log: shared.log, resolveAsk: shared.resolveAsk, notify: shared.notify, evaluate: shared.evaluate, timing };
   const call = {
@@ -112,7 +158,19 @@ export function answerWith(svc: Services, q: Question, policy: Policy, si: Syste
     justEvaluate: q.justEvaluate,
   };
   const decided = decideCall(() => policy, si, call, hooks);
-  return decided instanceof Promise ? decided.then((x) => reply(svc, q, x)) : reply(svc, q, decided);
+  if (decided instanceof Promise) return decided.then((x) => reply(svc, q, x));
+  const text = reply(svc, q, decided);
+  const again = decided.again;
+  if (raw !== undefined && again !== undefined) {
+    remember(repeatsFor(policy, si), raw, {
+      text,
+      after: () => {
+        const notified = again();
+        if (notified !== SETTLED) notified.catch((err: unknown) => internalError(svc.log, err));
+      },
+    });
+  }
+  return text;
 }
 
 /** The answer to send; the notification goes on without it (and never changes it). */

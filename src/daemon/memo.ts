@@ -23,6 +23,13 @@ import type { SystemInfo } from '../policy/system-info.js';
 /** Requests remembered per policy and system info; past this the memory starts over. */
 export const MEMO_LIMIT = 16_384;
 
+/** Put `value` in `map` under `key`; a map at `limit` starts over first (a daemon's memory must not grow without bound). */
+export function remember<K, V>(map: Map<K, V>, key: K, value: V, limit = MEMO_LIMIT): V {
+  if (map.size >= limit) map.clear();
+  map.set(key, value);
+  return value;
+}
+
 /** Every field, each with its length: no two different requests share a key. */
 function requestKey(input: RequestInput, assumeYesForAsk: boolean): string {
   const rs = input.requestedSource;
@@ -47,12 +54,6 @@ export class DecisionMemo {
     let known = bySi.get(si);
     if (known === undefined) bySi.set(si, (known = new Map()));
     const key = requestKey(input, opts.assumeYesForAsk === true);
-    let d = known.get(key);
-    if (d === undefined) {
-      d = evaluate(ruleset, si, input, opts);
-      if (known.size >= this.limit) known.clear();
-      known.set(key, d);
-    }
-    return d;
+    return known.get(key) ?? remember(known, key, evaluate(ruleset, si, input, opts), this.limit);
   };
 }

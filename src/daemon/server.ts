@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { FD_HINT } from './sources.js';
 import { Received, type Verdict } from './bytes.js';
 import { Deadlines } from './deadlines.js';
-import { answer, internalError, type Answer, type Services } from './decide.js';
+import { answer, answerAgain, internalError, type Answer, type Services } from './decide.js';
 import { evalAnswer, EVAL_GUI, EVAL_SIMPLE, type EvalService } from './eval-service.js';
 import { scanServiceCall } from './eval-protocol.js';
 import { scanRequest } from './protocol.js';
@@ -196,13 +196,16 @@ export class DaemonServers {
 
   /**
    * Read a connection until `scan` has a verdict: `done` goes to `onDone`,
-   * `bad` closes it, and so does taking longer than the limit.
+   * `bad` closes it, and so does taking longer than the limit. `quick` sees
+   * the first bytes read and may answer them itself (true: done); a request
+   * those bytes alone make reaches `onDone` with them.
    */
   private collect<T>(
     sock: net.Socket,
     what: string,
     scan: (got: Received, eof: boolean, from: number) => Verdict<T>,
-    onDone: (value: T) => void,
+    onDone: (value: T, raw: string | undefined) => void,
+    quick?: (sock: net.Socket, raw: string) => boolean,
   ): void {
     if (this.maxConnections !== null && this.live.size >= this.maxConnections) {
       this.overLimit(sock);
@@ -210,12 +213,12 @@ export class DaemonServers {
     }
     const got = new Received();
     let settled = false;
-    const look = (eof: boolean, from: number) => {
+    const look = (eof: boolean, from: number, raw?: string) => {
       const v = scan(got, eof, from);
       if (v.kind === 'more') return;
       settled = true;
       // the answer first: the caller is waiting (the deadline goes right after)
-      if (v.kind === 'done') onDone(v.value);
+      if (v.kind === 'done') onDone(v.value, raw);
       else {
         this.refuse(what, v.reason);
         sock.destroy();
@@ -226,8 +229,17 @@ export class DaemonServers {
     sock.on('data', (chunk: Buffer) => {
       if (settled) return;
       const from = got.length;
+      let raw: string | undefined;
+      if (from === 0 && quick !== undefined) {
+        raw = chunk.toString('latin1');
+        if (quick(sock, raw)) {
+          settled = true;
+          this.deadlines.delete(sock);
+          return;
+        }
+      }
       got.push(chunk);
-      look(false, from);
+      look(false, from, raw);
     });
     sock.on('end', () => {
       if (!settled) look(true, got.length);
@@ -249,18 +261,39 @@ export class DaemonServers {
       sock,
       'policy request',
       (got, eof, from) => scanRequest(got, eof, undefined, from),
-      (r) =>
+      (r, raw) =>
         this.respond(sock, () =>
-          answer(this.svc, {
-            source: r.source,
-            target: r.intendedTarget,
-            serviceAndArg: r.serviceAndArg,
-            requestedSource: r.requestedSource,
-            assumeYesForAsk: r.assumeYesForAsk,
-            justEvaluate: r.justEvaluate,
-          }),
+          answer(
+            this.svc,
+            {
+              source: r.source,
+              target: r.intendedTarget,
+              serviceAndArg: r.serviceAndArg,
+              requestedSource: r.requestedSource,
+              assumeYesForAsk: r.assumeYesForAsk,
+              justEvaluate: r.justEvaluate,
+            },
+            raw,
+          ),
         ),
+      (s, raw) => this.answerAgain(s, raw),
     );
+  }
+
+  /** A request sent before, word for word: answered at once, then logged and notified (decide.ts answerAgain). */
+  private answerAgain(sock: net.Socket, raw: string): boolean {
+    try {
+      const again = answerAgain(this.svc, raw);
+      if (again === null) return false;
+      send(sock, again.text);
+      again.after();
+      /* c8 ignore start -- a bug surfaced: one line, and the client gets no answer */
+    } catch (err) {
+      internalError(this.log, err);
+      sock.destroy();
+    }
+    /* c8 ignore stop */
+    return true;
   }
 
   private onServiceConnection(sock: net.Socket, service: EvalService): void {

@@ -45,6 +45,12 @@ export interface Decided {
   decision: Decision;
   /** The notification, under way (already settled when none was due). */
   notified: Promise<void>;
+  /**
+   * For a call decided without waiting (no user asked): what another call
+   * decided the same way does besides answering, its log lines and its
+   * notification, done again (the daemon answers a repeated request so).
+   */
+  again?: () => Promise<void>;
 }
 
 /** The notification of a call that notifies nobody: already settled, and the same promise every time. */
@@ -65,24 +71,37 @@ export function decideCall(
   const line = (d: Decision) => decisionLogLine(d, call.serviceArg, call.source, call.target);
   if (si instanceof SystemInfoError) {
     const d = denyUnevaluated('load-error', si.message, call.source, call.requestedSource);
-    log.log('error', line(d));
-    return { decision: d, notified: SETTLED };
+    const say = () => {
+      log.log('error', line(d));
+      return SETTLED;
+    };
+    return { decision: d, notified: say(), again: say };
   }
   const input: RequestInput = { source: call.source, target: call.target, service: call.serviceArg, requestedSource: call.requestedSource };
   const ruleset = rules();
   hooks.timing?.mark('load-policy');
   const d = (hooks.evaluate ?? evaluate)(ruleset, si, input, { assumeYesForAsk: call.assumeYesForAsk });
   hooks.timing?.mark('evaluate');
-  for (const w of d.warnings) log.log('warn', w);
-  const finish = (final: Decision): Decided => {
+  const warn = () => {
+    for (const w of d.warnings) log.log('warn', w);
+  };
+  warn();
+  const announce = (final: Decision): Promise<void> => {
     log.log('info', line(final));
-    return { decision: final, notified: call.justEvaluate ? SETTLED : hooks.notify(final, input, si) };
+    return call.justEvaluate ? SETTLED : hooks.notify(final, input, si);
   };
   // the user decides, in the caller's GuiVM; the answer waits for them
   if (d.result === 'ask' && !call.justEvaluate)
     return hooks.resolveAsk(d, input, si).then((answered) => {
       hooks.timing?.mark('ask');
-      return finish(answered);
+      return { decision: answered, notified: announce(answered) };
     });
-  return finish(d);
+  return {
+    decision: d,
+    notified: announce(d),
+    again: () => {
+      warn();
+      return announce(d);
+    },
+  };
 }

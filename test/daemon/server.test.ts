@@ -114,6 +114,44 @@ t.test('notifications: sent for notify=yes allows and for denials, never with ju
   t.equal(agent.calls.length, 2);
 });
 
+t.test('a request sent again, byte for byte: the same answer, and every call logged and notified; asks still ask', async (t) => {
+  const tree = makeTree(t);
+  const agent = await startFakeAgent(tree.rpc, { ask: 'allow:personal', notify: '' });
+  t.teardown(() => agent.close());
+  // not debug: there, every call has its own timing line (the next test)
+  const d = await startDaemon(t, tree, {}, captureLog('info'));
+  const gpg = policyRequest('work', 'vault', 'qubes.Gpg');
+  const nobody = policyRequest('work', 'nobody', 'qubes.Filecopy');
+  const first = await request(tree.sock, gpg);
+  t.match(first.text, /^user=DEFAULT\nresult=allow\ntarget=vault\n/);
+  for (let i = 0; i < 3; i++) t.equal((await request(tree.sock, gpg)).text, first.text, `again ${i + 1}`);
+  for (let i = 0; i < 3; i++) t.equal((await request(tree.sock, nobody)).text, 'result=deny\n');
+  // in pieces: the same answer the long way
+  t.equal((await request(tree.sock, [gpg.slice(0, 10), gpg.slice(10)])).text, first.text);
+  // qubes.Gpg notifies (notify=yes), and so does the deny of an unknown target (a deny's default)
+  const notified = (service: string) => agent.calls.filter((c) => c.service === 'policy.Notify' && c.params['service'] === service).length;
+  await until(() => notified('qubes.Gpg') === 5 && notified('qubes.Filecopy') === 3, 5000, 'a notification per call');
+  t.equal(d.cap.matching(/^qrexec: qubes\.Gpg: work -> vault: allowed to vault$/).length, 5, 'a decision line per call');
+  t.equal(d.cap.matching(/^warning: target "nobody" does not exist/).length, 3, 'a warning per call');
+  t.equal(d.cap.matching(/^qrexec: qubes\.Filecopy: work -> nobody: denied/).length, 3);
+  // the user is asked every time
+  const ask = policyRequest('work', '', 'test.Ask');
+  for (let i = 0; i < 2; i++) t.equal((await request(tree.sock, ask)).text, ALLOW_PERSONAL.replace('requested_target=personal', 'requested_target=@default'));
+  t.equal(agent.calls.filter((c) => c.service === 'policy.Ask').length, 2);
+  // a changed policy answers anew
+  fs.writeFileSync(path.join(tree.policy, '30-test.policy'), fs.readFileSync(path.join(tree.policy, '30-test.policy'), 'utf8').replace(/^qubes\.Gpg.*$/m, 'qubes.Gpg * work vault deny'));
+  await until(async () => (await request(tree.sock, gpg)).text === 'result=deny\n', 5000, 'the new policy answers');
+  t.equal((await request(tree.sock, gpg)).text, 'result=deny\n');
+});
+
+t.test('with --log-level debug every call has its timing line, repeated or not', async (t) => {
+  const tree = makeTree(t);
+  const d = await startDaemon(t, tree, { logLevel: 'debug' });
+  const req = policyRequest('work', 'personal', 'qubes.Filecopy');
+  for (let i = 0; i < 3; i++) t.equal((await request(tree.sock, req)).text, ALLOW_PERSONAL);
+  t.equal(d.cap.matching(/^debug: timing: qubes\.Filecopy: work -> personal: /).length, 3);
+});
+
 t.test('warnings from evaluation are logged (an unknown target is @default)', async (t) => {
   const tree = makeTree(t);
   const d = await startDaemon(t, tree);
@@ -266,12 +304,15 @@ t.test('system info from qubesd, per request; a qubesd failure denies', async (t
 t.test('a system-info file that cannot be read denies everything', async (t) => {
   const tree = makeTree(t);
   fs.writeFileSync(tree.si, '{"domains": 7}');
-  const d = await startDaemon(t, tree);
+  const d = await startDaemon(t, tree, {}, captureLog('info'));
   t.equal((await request(tree.sock, policyRequest('work', 'personal', 'qubes.Filecopy'))).text, 'result=deny\n');
   t.equal(d.cap.matching(/^error: system info failed to load: .*denying every request until it loads$/).length, 1);
   t.equal(d.cap.matching(/^error: qrexec: qubes\.Filecopy: work -> personal: denied: system info/).length, 1);
   t.equal((await request(tree.sock, policyRequest('work', '', 'qubes.Filecopy'))).text, 'result=deny\n');
   t.equal(d.cap.matching(/^error: qrexec: qubes\.Filecopy: work -> @default: denied: system info/).length, 1);
+  // asked again: denied again, and said again
+  t.equal((await request(tree.sock, policyRequest('work', '', 'qubes.Filecopy'))).text, 'result=deny\n');
+  t.equal(d.cap.matching(/^error: qrexec: qubes\.Filecopy: work -> @default: denied: system info/).length, 2);
 });
 
 t.test('policy.EvalSimple: result=allow / result=deny as just-evaluate with assume-yes', async (t) => {
