@@ -83,9 +83,10 @@ function repeatsFor(policy: Policy, si: SystemInfoResult): Map<string, Repeat> {
  */
 export function answerAgain(svc: Services, raw: string): Repeat | null {
   if (svc.log.enabled('debug')) return null;
-  const policy = svc.policy.get();
-  const si = svc.systemInfo.get();
-  if (policy instanceof Promise || si instanceof Promise) return null;
+  // peek, not get: a miss goes on to answer(), which gets them (and get() may start a read or a qubesd call)
+  const policy = svc.policy.peek();
+  const si = policy === null ? null : svc.systemInfo.peek();
+  if (policy === null || si === null) return null;
   return REPEATS.get(policy)?.get(si)?.get(raw) ?? null;
 }
 

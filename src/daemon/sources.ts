@@ -16,6 +16,8 @@ import { fileSpecs, treeSpecs, type WatchSpec } from './watch.js';
 export interface PolicySource {
   /** Synchronous when nothing changed since the last read. */
   get(): Policy | Promise<Policy>;
+  /** What get() would give at once, or null; starts nothing (no read, no wait). */
+  peek(): Policy | null;
   invalidate(): void;
   close(): void;
 }
@@ -61,6 +63,8 @@ export type SystemInfoResult = SystemInfo | SystemInfoError;
 export interface SystemInfoSource {
   /** Synchronous when the answer is at hand (a cached file). */
   get(): SystemInfoResult | Promise<SystemInfoResult>;
+  /** What get() would give at once, or null; starts nothing (no read, no qubesd call). */
+  peek(): SystemInfoResult | null;
   invalidate(): void;
   close(): void;
 }
@@ -114,6 +118,8 @@ export function systemInfoFromQubesd(socket: string): SystemInfoSource {
           expected(err, SystemInfoError);
           return err;
         }),
+    // never at hand: every request asks qubesd
+    peek: () => null,
     invalidate: () => {},
     close: () => {},
   };

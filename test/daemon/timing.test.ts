@@ -17,8 +17,8 @@ function services(level: 'debug' | 'info', policyDelayMs = 0) {
   const policy = loadPolicySet({ paths: [dir] });
   const cap = captureLog(level);
   const svc: Services = {
-    policy: { get: () => (policyDelayMs ? new Promise((r) => setTimeout(() => r(policy), policyDelayMs)) : policy), invalidate() {}, close() {} },
-    systemInfo: { get: () => systemInfoFromJson(SYSTEM_INFO), invalidate() {}, close() {} },
+    policy: { get: () => (policyDelayMs ? new Promise((r) => setTimeout(() => r(policy), policyDelayMs)) : policy), peek: () => (policyDelayMs ? null : policy), invalidate() {}, close() {} },
+    systemInfo: { get: () => systemInfoFromJson(SYSTEM_INFO), peek: () => null, invalidate() {}, close() {} },
     agent: { rpcDir: dir, qrexecClient: '/nonexistent', askTimeoutMs: 0, notifyTimeoutMs: 100 },
     log: cap.log,
   };
