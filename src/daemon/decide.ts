@@ -48,11 +48,16 @@ export function withSources(svc: Services, then: (policy: Policy, si: SystemInfo
 /**
  * `raw`: the request as the client sent it, when these bytes alone made it
  * (the policy socket): an answer given without waiting is then remembered
- * under them, for answerAgain().
+ * under them, for answerAgain(). Not when the policy or the system info had
+ * to be waited for: answerAgain() never finds those at hand (qubesd is
+ * asked for every request), so remembering would only cost.
  */
 export function answer(svc: Services, q: Question, raw?: string): Answer {
   if (svc.log.enabled('debug')) return timedAnswer(svc, q);
-  return withSources(svc, (policy, si) => answerWith(svc, q, policy, si, undefined, raw));
+  let atOnce = true;
+  const out = withSources(svc, (policy, si) => answerWith(svc, q, policy, si, undefined, atOnce ? raw : undefined));
+  atOnce = false;
+  return out;
 }
 
 /** A request answered before, word for word: its answer, and the rest of the call (log lines, notification) to do after sending it. */
