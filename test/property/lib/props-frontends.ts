@@ -104,10 +104,16 @@ const status = (j: DecisionJson) => (j.result === 'allow' ? 0 : j.result === 'as
  * What a single `eval` exits with: its decision's status, or 4 ("could not
  * decide") when the system info is unusable or a policy directory cannot be
  * read (eval still prints the deny qrexec would answer; batch lines and
- * qrexec-policy-exec are unchanged).
+ * qrexec-policy-exec are unchanged). With --legacy and no R4.0 directory
+ * that is so whatever the decision says: a bad request is denied for
+ * itself before the directory is looked at.
  */
-const evalExit = (f: Pick<FrontCase, 'bad'>, j: DecisionJson) =>
-  f.bad !== null || /cannot read (the |legacy )?policy directory|legacy policy directory does not exist/.test(j.reason ?? '') ? 4 : status(j);
+const evalExit = (f: Pick<FrontCase, 'bad' | 'legacy' | 'c'>, j: DecisionJson) =>
+  f.bad !== null ||
+  (f.legacy && f.c.tree.legacy === null) ||
+  /cannot read (the |legacy )?policy directory|legacy policy directory does not exist/.test(j.reason ?? '')
+    ? 4
+    : status(j);
 
 function prepare(f: FrontCase): { d: DiskTree; batch: string } {
   const d = writeTree(f.c.tree, f.bad ? f.bad.text : f.c.sys.json);
