@@ -100,12 +100,12 @@ export class ReloadingCache<T> {
     this.watches = new Watches(() => this.changed(performance.now()));
   }
 
-  /** The current value: at once if nothing changed since it was read, else once the tree has settled and been read again. */
   /** The value, if it answers for the tree as it is now; null otherwise (and nothing is started). */
   peek(): T | null {
     return this.current ? this.value : null;
   }
 
+  /** The current value: at once if nothing changed since it was read, else once the tree has settled and been read again. */
   get(): T | Promise<T> {
     if (this.current) return this.value!;
     const since = performance.now();

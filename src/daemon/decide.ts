@@ -15,7 +15,7 @@ import type { Decision } from '../policy/decision.js';
 import type { Policy } from '../policy/policy.js';
 import { resultBlock } from '../render/block.js';
 import type { PolicySource, SystemInfoResult, SystemInfoSource } from './sources.js';
-import { DecisionMemo, remember } from './memo.js';
+import { DecisionMemo, memoryFor, remember, type ByIdentity } from './memo.js';
 
 export interface Services {
   policy: PolicySource;
@@ -67,15 +67,7 @@ export interface Repeat {
 }
 
 /** Answers remembered by the request's bytes, per policy and system info object (as memo.ts remembers decisions). */
-const REPEATS = new WeakMap<Policy, WeakMap<object, Map<string, Repeat>>>();
-
-function repeatsFor(policy: Policy, si: SystemInfoResult): Map<string, Repeat> {
-  let bySi = REPEATS.get(policy);
-  if (bySi === undefined) REPEATS.set(policy, (bySi = new WeakMap()));
-  let known = bySi.get(si);
-  if (known === undefined) bySi.set(si, (known = new Map()));
-  return known;
-}
+const REPEATS: ByIdentity<Policy, SystemInfoResult, Repeat> = new WeakMap();
 
 /**
  * The answer to a request whose bytes were answered before under the
@@ -168,7 +160,7 @@ export function answerWith(
   const text = reply(svc, q, decided);
   const again = decided.again;
   if (raw !== undefined && again !== undefined) {
-    remember(repeatsFor(policy, si), raw, {
+    remember(memoryFor(REPEATS, policy, si), raw, {
       text,
       after: () => {
         const notified = again();

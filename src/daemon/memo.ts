@@ -30,6 +30,18 @@ export function remember<K, V>(map: Map<K, V>, key: K, value: V, limit = MEMO_LI
   return value;
 }
 
+/** Memory kept per pair of objects (a rule set and a system info): gone with either. */
+export type ByIdentity<A extends object, B extends object, V> = WeakMap<A, WeakMap<B, Map<string, V>>>;
+
+/** The memory for `a` and `b`, made empty on first use. */
+export function memoryFor<A extends object, B extends object, V>(by: ByIdentity<A, B, V>, a: A, b: B): Map<string, V> {
+  let byB = by.get(a);
+  if (byB === undefined) by.set(a, (byB = new WeakMap()));
+  let known = byB.get(b);
+  if (known === undefined) byB.set(b, (known = new Map()));
+  return known;
+}
+
 /** Every field, each with its length: no two different requests share a key. */
 function requestKey(input: RequestInput, assumeYesForAsk: boolean): string {
   const rs = input.requestedSource;
@@ -41,7 +53,7 @@ function requestKey(input: RequestInput, assumeYesForAsk: boolean): string {
 }
 
 export class DecisionMemo {
-  private readonly byPolicy = new WeakMap<RuleSet, WeakMap<SystemInfo, Map<string, Decision>>>();
+  private readonly byPolicy: ByIdentity<RuleSet, SystemInfo, Decision> = new WeakMap();
 
   constructor(private readonly limit = MEMO_LIMIT) {}
 
@@ -49,10 +61,7 @@ export class DecisionMemo {
   readonly evaluate = (ruleset: RuleSet, si: SystemInfo, input: RequestInput, opts: EvaluateOptions = {}): Decision => {
     // explain's hooks watch the walk itself: never answered from memory
     if (opts.onSkip !== undefined || opts.askTrace !== undefined) return evaluate(ruleset, si, input, opts);
-    let bySi = this.byPolicy.get(ruleset);
-    if (bySi === undefined) this.byPolicy.set(ruleset, (bySi = new WeakMap()));
-    let known = bySi.get(si);
-    if (known === undefined) bySi.set(si, (known = new Map()));
+    const known = memoryFor(this.byPolicy, ruleset, si);
     const key = requestKey(input, opts.assumeYesForAsk === true);
     return known.get(key) ?? remember(known, key, evaluate(ruleset, si, input, opts), this.limit);
   };

@@ -124,6 +124,8 @@ export class PolicyLoader {
    * once per load also gives every directive the same view of it.
    */
   private readonly resolved = new Map<string, string>();
+  /** An include path as written, resolved against a directory: the same few, named by many directives. */
+  private readonly includes = new Map<string, string>();
   private readonly kinds = new Map<string, ReturnType<FileSource['kind']>>();
   private readonly texts = new Map<string, string>();
   /** Service files (resolved) that parsed without an error and include nothing: the same for any service. */
@@ -296,9 +298,6 @@ export class PolicyLoader {
       else for (const e of parsed.errors) this.error(e);
     }
   }
-
-  /** An include path as written, resolved against a directory: the same few, named by many directives. */
-  private readonly includes = new Map<string, string>();
 
   private resolveInclude(p: string, frame: Frame): string {
     const key = frame.baseDir + '\0' + p;

@@ -14,6 +14,7 @@ import { expected } from '../errors.js';
 import type { Action } from './rule.js';
 import { ACTION_PARAMS, paramIndex } from './params.js';
 import { cachedToken, TokenError, tokenPattern, type Token, type TokenContext } from './tokens.js';
+import { regexLiteral } from './text.js';
 
 /**
  * A plain rule line in one native match: service, argument, source, target,
@@ -69,15 +70,10 @@ export function plainRuleService(line: string): string | null {
   return tgt.kind === 'default' && action === 'allow' && !hasRedirect ? null : m[1]!;
 }
 
-/** `text` as a literal inside a regular expression. */
-function literal(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** One optional parameter an action takes, as a pattern built from the parameter table. */
 function oneParam(action: Action): string {
   const value = { boolean: '(?:yes|no)', token: tokenPattern('redirect'), text: '[\\x21-\\x7e]*' } as const;
-  const params = ACTION_PARAMS.filter((p) => p.actions.includes(action)).map((p) => `${literal(p.key)}=${value[p.kind]}`);
+  const params = ACTION_PARAMS.filter((p) => p.actions.includes(action)).map((p) => `${regexLiteral(p.key)}=${value[p.kind]}`);
   return `(?:[ \\t]+(?:${params.join('|')}))?`;
 }
 
@@ -98,11 +94,11 @@ export function skippableLine(focus: string): RegExp {
   const redirect = ACTION_PARAMS.find((p) => p.field === 'redirect')!.key;
   const actions = (['allow', 'deny', 'ask'] as const).map((a) => a + oneParam(a)).join('|');
   const rule = [
-    `(?!${literal(focus)}[ \\t])[A-Za-z0-9._-]+`,
+    `(?!${regexLiteral(focus)}[ \\t])[A-Za-z0-9._-]+`,
     '(?:\\*|\\+[A-Za-z0-9._+-]*)',
     tokenPattern('source'),
     // allow to @default needs target= (the parser's default-allow-target error)
-    `(?!@default${ws}allow(?!${ws}${literal(redirect)}=))${tokenPattern('target')}`,
+    `(?!@default${ws}allow(?!${ws}${regexLiteral(redirect)}=))${tokenPattern('target')}`,
     `(?:${actions})`,
   ].join(ws);
   return new RegExp(`^[ \\t]*(?:#.*|${rule}[ \\t]*)?$`);

@@ -122,6 +122,11 @@ export function pyRepr(s: string): string {
   return out + q;
 }
 
+/** `text` as a literal inside a regular expression. */
+export function regexLiteral(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** A UTF-16 surrogate: where code-unit order and UTF-8 byte order part. */
 export const SURROGATE = /[\ud800-\udfff]/;
 

@@ -1,4 +1,4 @@
-import { pyRepr } from './text.js';
+import { pyRepr, regexLiteral } from './text.js';
 
 /**
  * Qube tokens (SPEC §3.1): what may stand in the SOURCE and TARGET columns,
@@ -82,10 +82,9 @@ const PRINTABLE = '[\\x21-\\x7e]';
  */
 export function tokenPattern(context: TokenContext, except: readonly TokenKind[] = []): string {
   const ok = (kind: TokenKind) => ALLOWED[context].has(kind) && !except.includes(kind);
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const alternatives = [
-    ...EXACT.filter(([, kind]) => ok(kind)).map(([text]) => escape(text)),
-    ...PREFIXES.filter(([, kind]) => ok(kind)).map(([prefix]) => `${escape(prefix)}${NOT_AT}${PRINTABLE}*`),
+    ...EXACT.filter(([, kind]) => ok(kind)).map(([text]) => regexLiteral(text)),
+    ...PREFIXES.filter(([, kind]) => ok(kind)).map(([prefix]) => `${regexLiteral(prefix)}${NOT_AT}${PRINTABLE}*`),
   ];
   if (ok('qube')) alternatives.push(`(?!\\*(?!${PRINTABLE}))${NOT_AT}${PRINTABLE}*`);
   return `(?:${alternatives.join('|')})`;
