@@ -5,10 +5,11 @@
 // The per-call hot path, qrexec-policy-exec, is built for start-up time
 // above all (measured, see bench/README.md):
 // - as CommonJS, which skips Node's ESM loader (~15 ms here);
-// - with a V8 code cache made at build time by running it once on the
-//   example policy, loaded by a small launcher through vm.Script (Node 20
-//   has no module.enableCompileCache); a cache V8 rejects (another Node
-//   version) only costs the compile time it would have saved.
+// - with a V8 code cache made at build time by running it on the example
+//   policy (scripts/train-code-cache.cjs), loaded by a small launcher
+//   through vm.Script (Node 20 has no module.enableCompileCache); a cache
+//   V8 rejects (another Node version) only costs the compile time it would
+//   have saved.
 // The other commands stay ESM: yargs 18 is ESM-only and needs import.meta.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -55,19 +56,38 @@ await build({
 writeFileSync(bundle, readFileSync(bundle, 'utf8').replace(/^#!.*\n/, ''));
 
 const launcher = join('dist/bin', `${HOT}.cjs`);
+// The launcher and the trainer wrap the bundle in the same function source: V8 takes a code cache
+// only for a source of the length it was made from.
+const WRAP = ['(function (exports, require, module, __filename, __dirname) {', '\n})'];
 writeFileSync(
   launcher,
   `#!/usr/bin/env node
 'use strict';
-// Runs ${HOT}.bundle.cjs with the V8 code cache made at build time.
-// One call is over in tens of milliseconds: V8's optimising compiler only
-// costs it time (measured: 10,000 rules, 1.49 -> 1.26 x node -e 0), so it
-// is off for this process (the bytecode and baseline tiers still run); and
-// a regular expression is compiled to machine code at once rather than
-// first to bytecode and again on its second use (~0.3 ms for the largest).
+// Runs ${HOT}.bundle.cjs with the V8 code cache made at build time
+// (scripts/train-code-cache.cjs).
+// Order matters, each step measured (bench/README.md): Node's own modules
+// (vm) are loaded and the bundle compiled from its cache before any V8 flag
+// changes, because V8 refuses a code cache made under other flags, Node's
+// built-in ones included (loading vm after the change cost ~0.5 ms, and
+// the bundle's cache is made under the default flags).
+// Then, for the rest of this short process: V8's optimising compiler only
+// costs it time (measured: 10,000 rules, 1.49 -> 1.26 x node -e 0), and a
+// regular expression is compiled to machine code at once rather than first
+// to bytecode and again on its second use (~0.3 ms for the largest).
 // Through the binding: require('v8') loads Node's stream modules (~2.5 ms);
 // its deprecation warning is not for the administrator, and a Node without
 // the binding gets the public module.
+const fs = require('fs');
+const vm = require('vm');
+// __dirname is absolute without a trailing slash (no path module: one more thing to compile)
+const file = __dirname + '/${HOT}.bundle.cjs';
+let cachedData;
+try {
+  cachedData = fs.readFileSync(file + '.cache');
+} catch {
+  cachedData = undefined;
+}
+const script = new vm.Script(${JSON.stringify(WRAP[0])} + fs.readFileSync(file, 'utf8') + ${JSON.stringify(WRAP[1])}, { filename: file, cachedData });
 {
   const flags = '--no-opt --no-regexp-tier-up';
   const quiet = process.noDeprecation;
@@ -80,39 +100,28 @@ writeFileSync(
     process.noDeprecation = quiet;
   }
 }
-const fs = require('fs');
-const vm = require('vm');
-const path = require('path');
-const file = path.join(__dirname, '${HOT}.bundle.cjs');
-const cacheFile = file + '.cache';
-let cachedData;
-try {
-  cachedData = fs.readFileSync(cacheFile);
-} catch {
-  cachedData = undefined;
-}
-const script = new vm.Script(
-  '(function (exports, require, module, __filename, __dirname) {' + fs.readFileSync(file, 'utf8') + '\\n})',
-  { filename: file, cachedData },
-);
-if (process.env.QREXEC_POLICY_WRITE_CODE_CACHE === '1') {
-  process.on('exit', () => fs.writeFileSync(cacheFile, script.createCachedData()));
-}
 const mod = { exports: {} };
 script.runInThisContext().call(mod.exports, mod.exports, require, mod, file, __dirname);
 `,
 );
 chmodSync(launcher, 0o755);
 
-// one representative call compiles what a decision needs; the cache keeps that bytecode
+// Representative calls on the example policy compile what decisions need (allow, deny, ask;
+// --just-evaluate, a result block, decision lines on stderr); the cache keeps that bytecode.
 const ex = 'policy.d-examples';
+const tree = ['--path', ex, '--legacy-path', join(ex, 'legacy'), '--system-info', join(ex, 'system-info.json')];
+const calls = [
+  ['--just-evaluate', ...tree, 'work', '@default', 'qubes.Filecopy'],
+  ['--just-evaluate', '--log-level', 'warn', ...tree, 'personal', 'work', 'qubes.Filecopy'],
+  ['--stderr', ...tree, 'work', 'personal', 'qubes.Filecopy'],
+  ['--stderr', ...tree, 'untrusted', 'vault', 'qubes.ClipboardPaste'],
+];
 try {
-  execFileSync(
-    process.execPath,
-    [launcher, '--just-evaluate', '--path', ex, '--legacy-path', join(ex, 'legacy'), '--system-info', join(ex, 'system-info.json'), 'work', '@default', 'qubes.Filecopy'],
-    { env: { ...process.env, QREXEC_POLICY_WRITE_CODE_CACHE: '1' }, stdio: 'ignore' },
-  );
+  // the calls' decision lines are not the build's: shown only if training fails
+  execFileSync(process.execPath, ['scripts/train-code-cache.cjs', JSON.stringify({ bundle, cache: `${bundle}.cache`, wrap: WRAP, calls })], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 } catch (err) {
-  // exit status 1 is a deny: still a complete run; anything else is a broken build
-  if (err.status !== 1 && err.status !== 0) throw err;
+  process.stderr.write(String(err.stderr ?? ''));
+  throw err;
 }

@@ -190,7 +190,6 @@ function usage(stderr: (s: string) => void, form: ExecIo['form'] | undefined, me
  * never throws for bad input.
  */
 export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}): Promise<number> {
-  const timing = new CallTiming();
   const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const stderr = io.stderr ?? ((s: string) => void process.stderr.write(s));
   const env = io.env ?? process.env;
@@ -215,6 +214,8 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   if (io.form === 'r40' && n !== 5) return usage(stderr, io.form, `the R4.0 form takes DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT, got ${n} arguments`);
   if (n !== 3 && n !== 5) return usage(stderr, io.form, `expected SOURCE TARGET SERVICE[+ARG] (or DOMAIN_ID SOURCE TARGET SERVICE[+ARG] PROCESS_IDENT), got ${n} arguments`);
   const log = io.log ?? makeLogger(args, env, io.stderrSink ?? stderrSink);
+  // --log-level debug only: the clock's first use costs a call that is not timed (from here on, it is)
+  const timing = log.enabled('debug') ? new CallTiming() : undefined;
   const p = args.positionals;
   const [source, target, serviceArg] = (n === 3 ? p : p.slice(1, 4)) as [string, string, string];
   let si: SystemInfo | SystemInfoError;
@@ -224,7 +225,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     expected(err, SystemInfoError);
     si = err;
   }
-  timing.mark('system-info');
+  timing?.mark('system-info');
   // asking, notifying and running need sockets and processes: loaded only when used
   const runCall = () => import('../exec/run-call.js');
   const hooks: CallHooks = {
@@ -232,21 +233,21 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     resolveAsk: async (d, input, s) => (await runCall()).resolveAsk(d, input, s, cfg, log),
     // most decisions notify nobody: the agent code is not loaded for them
     notify: async (d, input, s) => (notificationDue(d) ? (await runCall()).notifyDecision(d, input, s, cfg, log) : undefined),
-    timing: log.enabled('debug') ? timing : undefined,
+    timing,
   };
   const call = { source, target, serviceArg, requestedSource: args.requestedSource ?? null, assumeYesForAsk: args.assumeYesForAsk, justEvaluate: args.justEvaluate };
   // one request: build only its service's rules (every line is still checked)
   const { decision: d, notified } = await decideCall(() => openRuleSet(args, serviceArg.split('+', 1)[0]!), si, call, hooks);
   await notified;
-  timing.mark('notify');
+  timing?.mark('notify');
   // --log-level debug: where the call's time went, once it is over
   const done = (status: number) => {
-    if (hooks.timing) log.log('debug', hooks.timing.line(`${serviceArg}: ${source} -> ${target || '@default'}`));
+    if (timing) log.log('debug', timing.line(`${serviceArg}: ${source} -> ${target || '@default'}`));
     return status;
   };
   if (args.justEvaluate) return done(d.result === 'allow' ? 0 : 1);
   if (n === 3) stdout(resultBlock(d) + '\n');
   if (d.result !== 'allow') return done(1);
   if (n === 3) return done(0);
-  return done(await (await runCall()).runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log, hooks.timing));
+  return done(await (await runCall()).runAllowedCall(d, { domainId: p[0]!, processIdent: p[4]!, source, serviceArg }, cfg, log, timing));
 }

@@ -3,7 +3,8 @@
  * with the time of each stage (load the policy, get the system info,
  * evaluate, ask the user, log the decision and notify, start the target,
  * hand off to qrexec-client) and `other` (writing the answer), which
- * add up to `total`, the call's wall time from its start.
+ * add up to `total`, the call's wall time from its start (for
+ * qrexec-policy-exec: from its arguments read and its logger made).
  *
  * Stages are marked as they end: a mark gives the time since the previous
  * mark to its stage. Only made when debug is logged: the daemon answers

@@ -103,10 +103,15 @@ let utf8: InstanceType<typeof TextDecoder> | undefined;
  * leading byte-order mark is dropped, as the strict decoder drops it.
  */
 export function decodeSystemInfo(bytes: Uint8Array, source: string): SystemInfo {
-  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return fromLenientText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), () => bytes, source);
+}
+
+/** `text`, decoded leniently from `bytes()`, checked as decodeSystemInfo says and parsed. */
+function fromLenientText(text: string, bytes: () => Uint8Array, source: string): SystemInfo {
   if (text.includes('\ufffd')) {
+    const raw = bytes();
     try {
-      text = (utf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(bytes);
+      text = (utf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(raw);
     } catch {
       throw new SystemInfoError(`${source}: not valid UTF-8`);
     }
@@ -114,17 +119,31 @@ export function decodeSystemInfo(bytes: Uint8Array, source: string): SystemInfo 
   return parseSystemInfo(text, source);
 }
 
-/** Read and validate a system-info file; SystemInfoError names the file and the problem. */
+/**
+ * Read and validate a system-info file; SystemInfoError names the file and
+ * the problem. Read as text in one native call, as policy files are (a
+ * per-call process spends less than on bytes turned into text); only a
+ * U+FFFD in it has the bytes read again, for the strict check.
+ */
 export function readSystemInfoFile(file: string): SystemInfo {
-  let bytes: Buffer;
+  const cannot = (err: unknown) => new SystemInfoError(`cannot read system info ${file}: ${describeIo(err)}`);
+  let text: string;
   try {
     if (statSync(file).size > MAX_SYSTEM_INFO_SIZE) throw new SystemInfoError(`system info ${file}: larger than ${MAX_SYSTEM_INFO_SIZE} bytes`);
-    bytes = readFileSync(file);
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof SystemInfoError) throw err;
-    throw new SystemInfoError(`cannot read system info ${file}: ${describeIo(err)}`);
+    throw cannot(err);
   }
-  return decodeSystemInfo(bytes, `system info ${file}`);
+  const bytes = () => {
+    try {
+      return readFileSync(file);
+      /* c8 ignore next 3 -- the file went away between the two reads: an error, as any other read error */
+    } catch (err) {
+      throw cannot(err);
+    }
+  };
+  return fromLenientText(text, bytes, `system info ${file}`);
 }
 
 /** The system-info file to use, if any (option first, then the environment). */

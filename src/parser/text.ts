@@ -95,8 +95,12 @@ export const CHARSET = {
   policyFileName: /^[0-9a-z_.-]*$/,
 } as const;
 
-/** What Python's repr() escapes: control, format, unassigned, separator characters. */
-const NON_PRINTABLE = /[\p{C}\p{Z}]/u;
+/**
+ * What Python's repr() escapes beyond ASCII: control, format, unassigned,
+ * separator characters. Made on first use: building the Unicode property
+ * classes costs ~0.1 ms, and most calls never quote a non-ASCII character.
+ */
+let nonPrintable: RegExp | undefined;
 
 /** Python's `repr()` of a str, enough for error messages that name a value. */
 export function pyRepr(s: string): string {
@@ -109,7 +113,8 @@ export function pyRepr(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (cp < 0x20 || cp === 0x7f || (ch !== ' ' && NON_PRINTABLE.test(ch)))
+    // printable ASCII (space included) is never in those classes
+    else if (cp < 0x20 || cp === 0x7f || (cp > 0x7f && (nonPrintable ??= /[\p{C}\p{Z}]/u).test(ch)))
       // Python's escapes: \xNN below U+0100, \uNNNN in the BMP, \UNNNNNNNN above
       out +=
         cp < 0x100

@@ -55,3 +55,43 @@ t.test('the same text as the strict decoder for any bytes', async (t) => {
   );
   t.pass('3,000 byte strings');
 });
+
+t.test('a system-info file: read as text, bytes only for a U+FFFD, the same answers', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readSystemInfoFile } = await import('../../src/io/sources.js');
+  const dir = mkdtempSync(join(tmpdir(), 'qp-si-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'system-info.json');
+  for (const [bytes, what] of [
+    [Buffer.from(json), 'plain'],
+    [Buffer.from('\ufeff' + json), 'one BOM'],
+  ] as const) {
+    writeFileSync(file, bytes);
+    const si = readSystemInfoFile(file);
+    t.same([...si.qubes.keys()].sort(), ['dom0', 'wörk'], what);
+    t.same(si.qubes.get('wörk')!.tags, ['\ufffd'], `${what}: the U+FFFD written in it is text`);
+  }
+  writeFileSync(file, Buffer.concat([Buffer.from(json.slice(0, 10)), Buffer.from([0xff]), Buffer.from(json.slice(10))]));
+  t.throws(() => readSystemInfoFile(file), new SystemInfoError(`system info ${file}: not valid UTF-8`));
+  writeFileSync(file, '\ufeff\ufeff' + json);
+  t.throws(() => readSystemInfoFile(file), /not valid JSON/, 'only one BOM is dropped');
+  // the file reader agrees with the bytes decoder on any bytes
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 8 }), fc.boolean(), (raw, bom) => {
+      const bytes = Buffer.concat([Buffer.from(bom ? '\ufeff' : ''), Buffer.from('{"domains":{"dom0":{"type":"AdminVM","tags":["'), Buffer.from(raw), Buffer.from('"]}}}')]);
+      writeFileSync(file, bytes);
+      const outcome = (f: () => { qubes: Map<string, { tags: string[] }> }) => {
+        try {
+          return f().qubes.get('dom0')!.tags[0]!;
+        } catch (err) {
+          return `error: ${(err as Error).message.replace(`system info ${file}`, 'S').replace(/^s:/, 'S:')}`;
+        }
+      };
+      return outcome(() => readSystemInfoFile(file)) === outcome(() => decodeSystemInfo(bytes, 's'));
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 files');
+});
