@@ -5,7 +5,7 @@
 // per-call path (SEA runs one CommonJS script), prepares the blob with V8's
 // code cache, copies this node binary and injects the blob with postject.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const out = 'dist/sea';
@@ -15,11 +15,14 @@ if (!existsSync(bundle)) execFileSync('npm', ['run', '--silent', 'build'], { std
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
+// the bundle file is one function expression (scripts/build.mjs): SEA's main calls it
+const main = join(out, `${name}.main.cjs`);
+writeFileSync(main, readFileSync(bundle, 'utf8') + '(exports, require, module, __filename, __dirname);\n');
 const config = join(out, 'sea-config.json');
 writeFileSync(
   config,
   JSON.stringify({
-    main: bundle,
+    main,
     output: join(out, 'sea-prep.blob'),
     disableExperimentalSEAWarning: true,
     useCodeCache: true,

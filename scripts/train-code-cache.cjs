@@ -1,24 +1,23 @@
 #!/usr/bin/env node
 'use strict';
 // Makes qrexec-policy-exec's V8 code cache (called by scripts/build.mjs):
-// compiles the bundle as the launcher does, runs it once per training call
-// in this one process, then writes the bytecode of every function those
-// calls ran. A function missing from the cache is compiled when a call
-// first needs it (~0.2 ms for the common deny at 10 rules when the cache
-// came from one ask only, bench/README.md), so the calls cover allow,
-// deny and ask, with and without a result block and decision lines.
+// compiles the bundle (one function expression) as the launcher does,
+// runs it once per training call in this one process, then writes the
+// bytecode of every function those calls ran. A function missing from the cache is compiled when a call
+// first needs it; one in it is read back by every call: which calls to
+// train on is a measured choice (scripts/build.mjs).
 //
 // The V8 flags stay the defaults here: V8 takes a cache only under the
 // flags it was made with, and the launcher compiles before it sets its own.
 //
-//   node scripts/train-code-cache.cjs '{"bundle":…,"cache":…,"wrap":[head,tail],"calls":[[arg,…],…]}'
+//   node scripts/train-code-cache.cjs '{"bundle":…,"cache":…,"calls":[[arg,…],…]}'
 const fs = require('fs');
 const vm = require('vm');
 const path = require('path');
 
-const { bundle, cache, wrap, calls } = JSON.parse(process.argv[2]);
+const { bundle, cache, calls } = JSON.parse(process.argv[2]);
 const file = path.resolve(bundle);
-const script = new vm.Script(wrap[0] + fs.readFileSync(file, 'utf8') + wrap[1], { filename: file });
+const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file });
 
 async function train() {
   for (const args of calls) {
