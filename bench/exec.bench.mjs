@@ -82,12 +82,19 @@ server.close();
 
 const base = median(times[0]);
 const summary = { base, runs: RUNS, load: os.loadavg()[0], real: REAL ? path.basename(REAL) : null, calls: {}, evaluate: {} };
-console.log(`cold start, ${RUNS} interleaved runs each, median wall time (load average ${os.loadavg()[0].toFixed(2)})`);
+// Two ratios to `node -e 0`: of the medians, and the median of each round's own ratio. A round runs
+// every command once, within a second: on a machine whose speed drifts (a shared host: `node -e 0`
+// itself moved between 58 and 87 ms in one afternoon here), the round's ratio cancels the drift the
+// medians of the whole run keep.
+const paired = (k) => median(times[k].map((t, i) => t / times[0][i]));
+console.log(`cold start, ${RUNS} interleaved rounds, median wall time (load average ${os.loadavg()[0].toFixed(2)})`);
+console.log(`  ${''.padEnd(48)} ${'median'.padStart(10)}  ${'ratio'.padStart(6)}  ${'per round'.padStart(9)}`);
 for (const [k, c] of commands.entries()) {
   const m = median(times[k]);
-  if (c.key) summary.calls[c.key] = { ms: m, ratio: m / base };
-  console.log(`  ${c.name.padEnd(48)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(3)}x node -e 0`);
+  if (c.key) summary.calls[c.key] = { ms: m, ratio: m / base, paired: paired(k) };
+  console.log(`  ${c.name.padEnd(48)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(3).padStart(6)}  ${paired(k).toFixed(3).padStart(9)}`);
 }
+console.log('  (ratio: of the medians to node -e 0; per round: the median of each round\'s ratio)');
 if (!REAL) console.log('  (no real tree found: BENCH_REAL_TREE=DIR names one)');
 
 // peak RSS of one cold run (GNU time's %M, KiB)

@@ -43,7 +43,8 @@ export function summaryTable({ daemon, exec }) {
     for (const key of ['rules-10', 'rules-1000', 'real', 'rules-10000']) {
       const c = exec.calls[key];
       if (!c) continue;
-      lines.push(`| ${names[key]} (median of ${exec.runs}) | ${c.ms.toFixed(1)} ms | | \`node -e 0\` ${exec.base.toFixed(1)} ms | ${c.ratio.toFixed(3)} | ${targets[key] ?? ''} |`);
+      const perRound = c.paired === undefined ? '' : ` (per round ${c.paired.toFixed(3)})`;
+      lines.push(`| ${names[key]} (median of ${exec.runs}) | ${c.ms.toFixed(1)} ms | | \`node -e 0\` ${exec.base.toFixed(1)} ms | ${c.ratio.toFixed(3)}${perRound} | ${targets[key] ?? ''} |`);
     }
     for (const [n, cells] of Object.entries(exec.evaluate)) {
       const text = ['allow', 'deny', 'ask'].filter((k) => cells[k] !== undefined).map((k) => `${k} ${cells[k].toFixed(2)}`).join(', ');

@@ -110,14 +110,16 @@ chmodSync(launcher, 0o755);
 
 // Calls on the example policy compile what decisions need; the cache keeps that bytecode. Each
 // function in the cache is read back by every call, used or not, so the set is small: an ask
-// (--just-evaluate) and an allow printing its result block and decision line cost, per call, the
-// fewest instructions and page faults, measured on a 10-rule deny, the r43-desktop ask and an allow
-// (bench/README.md; two more calls, a deny at warn and one at info, only added page faults).
+// (--just-evaluate), an allow printing its result block and decision line, and a deny by a rule at
+// --log-level warn cost, per call, the fewest instructions and page faults measured on a 10-rule
+// deny, the r43-desktop ask and an allow (bench/README.md, "Third round"; a deny at info and one
+// notifying more only added page faults).
 const ex = 'policy.d-examples';
 const tree = ['--path', ex, '--legacy-path', join(ex, 'legacy'), '--system-info', join(ex, 'system-info.json')];
 const calls = [
   ['--just-evaluate', ...tree, 'work', '@default', 'qubes.Filecopy'],
   ['--stderr', ...tree, 'work', 'personal', 'qubes.Filecopy'],
+  ['--just-evaluate', '--log-level', 'warn', ...tree, 'untrusted', 'vault', 'qubes.ClipboardPaste'],
 ];
 try {
   // the calls' decision lines are not the build's: shown only if training fails
