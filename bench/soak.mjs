@@ -97,11 +97,24 @@ const clock = () => performance.timeOrigin + performance.now();
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleepSync = (ms) => Atomics.wait(sleeper, 0, 0, ms);
 
-/** A pause inside an edit; how long it really was is kept (the writer model holds only while these stay short). */
+/** A pause inside an edit (the writer model holds only while pauses stay short: see step()). */
 function gap(w, gapMs) {
-  const t0 = clock();
   sleepSync(gapMs);
-  w.maxGap = Math.max(w.maxGap, clock() - t0);
+}
+
+/**
+ * A change a reader can see was just made (a file truncated, written,
+ * renamed, removed). The time since the previous one is how long the tree
+ * stood still half-edited, whatever made it so: the pause asked for, or a
+ * busy machine that did not run the writer in between (a thread preempted
+ * between truncating a file and writing it leaves it empty as long).
+ * Measured only around the pauses, such stalls went unseen: under load an
+ * in-place edit stood still for over QUIET_MS and counted as in the model.
+ */
+function step(w) {
+  const now = clock();
+  w.maxGap = Math.max(w.maxGap, now - w.last);
+  w.last = now;
 }
 
 /** Write `text` to `file` (truncated) in `pieces` writes, with a pause between them. */
@@ -110,10 +123,12 @@ function writeFile(w, file, text, pieces = 4) {
   for (let i = 1; i < pieces; i++) cuts.push(Math.floor((text.length * i) / pieces) + Math.floor(Math.random() * 7) - 3);
   cuts.push(text.length);
   const fd = fs.openSync(file, 'w');
+  step(w);
   try {
     for (let i = 0; i + 1 < cuts.length; i++) {
       if (i > 0) gap(w, w.gapMs);
       fs.writeSync(fd, text.slice(cuts[i], cuts[i + 1]));
+      step(w);
     }
   } finally {
     fs.closeSync(fd);
@@ -136,24 +151,31 @@ function edit(w, style) {
     }
     case 'in-place': {
       // truncated, then written in several writes (`>`, many editors)
+      w.last = clock();
       writeFile(w, a, fileA(v));
       break;
     }
     case 'backup-replace': {
       // the old file renamed to a backup, a new one written, the backup removed (vim's default)
+      w.last = clock();
       fs.renameSync(a, a + '~');
+      step(w);
       gap(w, w.gapMs);
       writeFile(w, a, fileA(v));
       gap(w, w.gapMs);
       fs.rmSync(a + '~');
+      step(w);
       break;
     }
     case 'dir-recreate': {
       // the directory removed and made again, its files copied back one by one
       const dir = fs.realpathSync(p);
+      w.last = clock();
       fs.rmSync(dir, { recursive: true });
+      step(w);
       gap(w, w.gapMs);
       fs.mkdirSync(dir);
+      step(w);
       gap(w, w.gapMs);
       writeFile(w, path.join(dir, '90-z.policy'), FILE_Z, 2);
       gap(w, w.gapMs);
@@ -185,7 +207,8 @@ function edit(w, style) {
  * `seconds` are over, pausing between edits.
  */
 function writerThread() {
-  const w = { ...workerData, version: 0, maxGap: 0 };
+  // last: when the edit's previous visible change was made (set just before its first one)
+  const w = { ...workerData, version: 0, maxGap: 0, last: 0 };
   parentPort.on('message', ({ style, edits, seconds }) => {
     const until = clock() + seconds * 1000;
     let kept = 0;
