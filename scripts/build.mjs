@@ -66,19 +66,9 @@ writeFileSync(
   `#!/usr/bin/env node
 'use strict';
 // Runs ${HOT}.bundle.cjs with the V8 code cache made at build time
-// (scripts/train-code-cache.cjs).
-// Order matters, each step measured (bench/README.md): Node's own modules
-// (vm) are loaded and the bundle compiled from its cache before any V8 flag
-// changes, because V8 refuses a code cache made under other flags, Node's
-// built-in ones included (loading vm after the change cost ~0.5 ms, and
-// the bundle's cache is made under the default flags).
-// Then, for the rest of this short process: V8's optimising compiler only
-// costs it time (measured: 10,000 rules, 1.49 -> 1.26 x node -e 0), and a
-// regular expression is compiled to machine code at once rather than first
-// to bytecode and again on its second use (~0.3 ms for the largest).
-// Through the binding: require('v8') loads Node's stream modules (~2.5 ms);
-// its deprecation warning is not for the administrator, and a Node without
-// the binding gets the public module.
+// (scripts/train-code-cache.cjs). V8 refuses a code cache made under other
+// flags, Node's built-in ones included: nothing here changes them (the
+// bundle tunes V8 for a short run once it is compiled, src/io/v8-flags.ts).
 const fs = require('fs');
 const vm = require('vm');
 // __dirname is absolute without a trailing slash (no path module: one more thing to compile)
@@ -90,18 +80,6 @@ try {
   cachedData = undefined;
 }
 const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file, cachedData });
-{
-  const flags = '--no-opt --no-regexp-tier-up';
-  const quiet = process.noDeprecation;
-  process.noDeprecation = true;
-  try {
-    process.binding('v8').setFlagsFromString(flags);
-  } catch {
-    require('v8').setFlagsFromString(flags);
-  } finally {
-    process.noDeprecation = quiet;
-  }
-}
 const mod = { exports: {} };
 script.runInThisContext().call(mod.exports, mod.exports, require, mod, file, __dirname);
 `,

@@ -7,13 +7,16 @@
 // first needs it; one in it is read back by every call: which calls to
 // train on is a measured choice (scripts/build.mjs).
 //
-// The V8 flags stay the defaults here: V8 takes a cache only under the
-// flags it was made with, and the launcher compiles before it sets its own.
+// V8 takes a cache only under the flags it was made with, and the launcher
+// compiles under the defaults; the bundle tunes V8 when it runs
+// (src/io/v8-flags.ts), so the defaults are set back before the cache is
+// made, and a fresh node is asked whether it takes the cache.
 //
 //   node scripts/train-code-cache.cjs '{"bundle":…,"cache":…,"calls":[[arg,…],…]}'
 const fs = require('fs');
 const vm = require('vm');
 const path = require('path');
+const { spawnSync } = require('child_process');
 
 const { bundle, cache, calls } = JSON.parse(process.argv[2]);
 const file = path.resolve(bundle);
@@ -31,7 +34,13 @@ async function train() {
     if (status !== 0 && status !== 1) throw new Error(`training call ${args.join(' ')} exited ${status}`);
     process.exitCode = 0;
   }
+  // V8's defaults for what src/io/v8-flags.ts tunes (through the binding, as the bundle does)
+  process.noDeprecation = true;
+  process.binding('v8').setFlagsFromString('--opt --regexp-tier-up');
   fs.writeFileSync(cache, script.createCachedData());
+  // a fresh process, under the defaults as the launcher is, must take it
+  const check = `const fs = require('fs'); const s = new (require('vm').Script)(fs.readFileSync(${JSON.stringify(file)}, 'utf8'), { filename: ${JSON.stringify(file)}, cachedData: fs.readFileSync(${JSON.stringify(cache)}) }); process.exitCode = s.cachedDataRejected ? 3 : 0;`;
+  if (spawnSync(process.execPath, ['-e', check]).status !== 0) throw new Error('a fresh node refuses the code cache just made');
 }
 
 train().catch((err) => {

@@ -8,6 +8,7 @@
  */
 import { appendFileSync, statSync } from 'node:fs';
 import { writeFdSync } from './io/fd-write.js';
+import { processV8 } from './io/v8-flags.js';
 import type TransportStream from 'winston-transport';
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -82,7 +83,8 @@ export function syslogSink(tag: string, loggerBinary = 'logger', socket?: string
   return (level, line) => {
     // child_process is loaded on the first line (the per-call path starts without it), and
     // not by import(): the per-call bundle runs in a vm.Script, where import() of a built-in fails
-    const cp = process.getBuiltinModule('node:child_process');
+    // (under V8's default flags, so that Node compiles it from its cache: src/io/v8-flags.ts)
+    const cp = processV8.whileLoading(() => process.getBuiltinModule('node:child_process'));
     try {
       const child = cp.spawn(loggerBinary, [...(socket === undefined ? [] : ['-u', socket]), '-t', tag, '-p', `daemon.${SYSLOG_PRIORITY[level]}`, '--', line], {
         stdio: 'ignore',
