@@ -9,9 +9,9 @@
  * V8 refuses a code cache made under other flags, and Node compiles its own
  * modules from such caches: `net`, the streams and `child_process`, loaded
  * when a call asks qubesd or runs qrexec-client, were compiled from source
- * while these flags were set (45 M instructions, ~5 ms, of a five-argument
- * call, and a decision line sent to syslog through `logger` paid the same
- * for `child_process`). So the defaults are back while Node's modules load
+ * while these flags were set (38-48 M instructions, ~5 ms, of such a call;
+ * a decision line sent to syslog through `logger` paid the same for
+ * `child_process`). So the defaults are back while Node's modules load
  * (`whileLoading`), and the tuning is on again after.
  *
  * Through `process.binding('v8')`: `require('v8')` loads Node's stream
