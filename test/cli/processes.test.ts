@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BIN, paths, run, tree, UUID, type Run } from './fixtures/cli.js';
+import { BIN, command, paths, run, tree, UUID, type Run } from './fixtures/cli.js';
 import { EXEC_USAGE } from '../../src/cli/exec-main.js';
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -44,7 +44,8 @@ if (!Object.values(BIN).every((f) => fs.existsSync(f))) {
   t.test('qrexec-policy-exec: a stderr that cannot be written (a full disk) loses the log line, not the answer', async (t) => {
     const full = fs.openSync('/dev/full', 'w');
     t.teardown(() => fs.closeSync(full));
-    const r = spawnSync(process.execPath, [BIN.exec, '--stderr', ...std, 'work', 'vault', 'qubes.Gpg'], {
+    // (through command(): the suite also runs against the standalone executable)
+    const r = spawnSync(...command(BIN.exec, ['--stderr', ...std, 'work', 'vault', 'qubes.Gpg']), {
       stdio: ['ignore', 'pipe', full],
       encoding: 'utf8',
       env: { ...process.env, ...SAFE_ENV },
