@@ -84,7 +84,7 @@ const base = median(times[0]);
 const summary = { base, runs: RUNS, load: os.loadavg()[0], real: REAL ? path.basename(REAL) : null, calls: {}, evaluate: {} };
 // Two ratios to `node -e 0`: of the medians, and the median of each round's own ratio. A round runs
 // every command once, within a second: on a machine whose speed drifts (a shared host: `node -e 0`
-// itself moved between 58 and 87 ms in one afternoon here), the round's ratio cancels the drift the
+// itself moved between 58 and 88 ms within hours here), the round's ratio cancels the drift the
 // medians of the whole run keep.
 const paired = (k) => median(times[k].map((t, i) => t / times[0][i]));
 console.log(`cold start, ${RUNS} interleaved rounds, median wall time (load average ${os.loadavg()[0].toFixed(2)})`);

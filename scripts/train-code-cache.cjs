@@ -3,9 +3,10 @@
 // Makes qrexec-policy-exec's V8 code cache (called by scripts/build.mjs):
 // compiles the bundle (one function expression) as the launcher does,
 // runs it once per training call in this one process, then writes the
-// bytecode of every function those calls ran. A function missing from the cache is compiled when a call
-// first needs it; one in it is read back by every call: which calls to
-// train on is a measured choice (scripts/build.mjs).
+// bytecode of every function those calls ran. A function missing from the
+// cache is compiled when a call first needs it; one in it is read back by
+// every call: which calls to train on is a measured choice
+// (scripts/build.mjs).
 //
 // V8 takes a cache only under the flags it was made with, and the launcher
 // compiles under the defaults; the bundle tunes V8 when it runs
