@@ -68,7 +68,7 @@ writeFileSync(
 // Runs ${HOT}.bundle.cjs with the V8 code cache made at build time
 // (scripts/train-code-cache.cjs). V8 refuses a code cache made under other
 // flags, Node's built-in ones included: nothing here changes them (the
-// bundle tunes V8 for a short run once it is compiled, src/io/v8-flags.ts).
+// bundle tunes V8 around its policy load only, src/io/v8-flags.ts).
 const fs = require('fs');
 const vm = require('vm');
 // __dirname is absolute without a trailing slash (no path module: one more thing to compile)

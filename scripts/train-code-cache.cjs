@@ -9,9 +9,9 @@
 // (scripts/build.mjs).
 //
 // V8 takes a cache only under the flags it was made with, and the launcher
-// compiles under the defaults; the bundle tunes V8 when it runs
-// (src/io/v8-flags.ts), so the defaults are set back before the cache is
-// made, and a fresh node is asked whether it takes the cache.
+// compiles under the defaults; the bundle tunes V8 only around its policy
+// load (src/io/v8-flags.ts), so the cache is made under the defaults, and
+// a fresh node is asked whether it takes it.
 //
 //   node scripts/train-code-cache.cjs '{"bundle":…,"cache":…,"calls":[[arg,…],…]}'
 const fs = require('fs');
@@ -35,9 +35,6 @@ async function train() {
     if (status !== 0 && status !== 1) throw new Error(`training call ${args.join(' ')} exited ${status}`);
     process.exitCode = 0;
   }
-  // V8's defaults for what src/io/v8-flags.ts tunes (through the binding, as the bundle does)
-  process.noDeprecation = true;
-  process.binding('v8').setFlagsFromString('--opt --regexp-tier-up');
   fs.writeFileSync(cache, script.createCachedData());
   // a fresh process, under the defaults as the launcher is, must take it
   const check = `const fs = require('fs'); const s = new (require('vm').Script)(fs.readFileSync(${JSON.stringify(file)}, 'utf8'), { filename: ${JSON.stringify(file)}, cachedData: fs.readFileSync(${JSON.stringify(cache)}) }); process.exitCode = s.cachedDataRejected ? 3 : 0;`;

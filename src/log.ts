@@ -8,7 +8,6 @@
  */
 import { appendFileSync, statSync } from 'node:fs';
 import { writeFdSync } from './io/fd-write.js';
-import { processV8 } from './io/v8-flags.js';
 import type TransportStream from 'winston-transport';
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -83,8 +82,7 @@ export function syslogSink(tag: string, loggerBinary = 'logger', socket?: string
   return (level, line) => {
     // child_process is loaded on the first line (the per-call path starts without it), and
     // not by import(): the per-call bundle runs in a vm.Script, where import() of a built-in fails
-    // (under V8's default flags, so that Node compiles it from its cache: src/io/v8-flags.ts)
-    const cp = processV8.whileLoading(() => process.getBuiltinModule('node:child_process'));
+    const cp = process.getBuiltinModule('node:child_process');
     try {
       const child = cp.spawn(loggerBinary, [...(socket === undefined ? [] : ['-u', socket]), '-t', tag, '-p', `daemon.${SYSLOG_PRIORITY[level]}`, '--', line], {
         stdio: 'ignore',

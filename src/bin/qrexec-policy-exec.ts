@@ -5,10 +5,6 @@ import { describeIo } from '../errors.js';
 import { writeFdSync } from '../io/fd-write.js';
 import { stderrFdSink } from '../log.js';
 import { VERSION } from '../version.js';
-import { processV8 } from '../io/v8-flags.js';
-
-// a short run: V8 tuned for it (src/io/v8-flags.ts); the launcher compiled this bundle under the defaults
-processV8.tune();
 
 // standard output and log lines are written straight to their descriptors: building Node's streams
 // costs start-up time (io/fd-write.ts); the stream, watched for EPIPE, only for a non-blocking one that is full

@@ -13,7 +13,7 @@ import { fileSink, isLevel, lineLogger, stderrSink, syslogListening, syslogSink,
 import { configuredPath, DEFAULT_QREXEC_CLIENT, DEFAULT_RPC_DIR, DEFAULT_SYSLOG_SOCKET, NOTIFY_TIMEOUT_MS, QUBESD_SOCKET } from '../exec/paths.js';
 import type { ExecConfig } from '../exec/run-call.js';
 import { obtainSystemInfo, openRuleSet, type SourceOptions } from '../io/sources.js';
-import { processV8 } from '../io/v8-flags.js';
+import { shortRun } from '../io/v8-flags.js';
 
 export interface ExecArgs extends SourceOptions {
   assumeYesForAsk: boolean;
@@ -228,8 +228,7 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
   }
   timing?.mark('system-info');
   // asking, notifying and running need sockets and processes: loaded only when used
-  // (Node's socket and process modules among them: loaded under V8's default flags, src/io/v8-flags.ts)
-  const runCall = () => processV8.whileLoadingAsync(() => import('../exec/run-call.js'));
+  const runCall = () => import('../exec/run-call.js');
   const hooks: CallHooks = {
     log,
     resolveAsk: async (d, input, s) => (await runCall()).resolveAsk(d, input, s, cfg, log),
@@ -238,8 +237,8 @@ export async function execMain(argv: readonly string[], io: Partial<ExecIo> = {}
     timing,
   };
   const call = { source, target, serviceArg, requestedSource: args.requestedSource ?? null, assumeYesForAsk: args.assumeYesForAsk, justEvaluate: args.justEvaluate };
-  // one request: build only its service's rules (every line is still checked)
-  const { decision: d, notified } = await decideCall(() => openRuleSet(args, serviceArg.split('+', 1)[0]!), si, call, hooks);
+  // one request: build only its service's rules (every line is still checked), V8 tuned for it (io/v8-flags.ts)
+  const { decision: d, notified } = await decideCall(() => shortRun(() => openRuleSet(args, serviceArg.split('+', 1)[0]!)), si, call, hooks);
   await notified;
   timing?.mark('notify');
   // --log-level debug: where the call's time went, once it is over

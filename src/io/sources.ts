@@ -13,7 +13,6 @@ import { configuredPath, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
 import { joinPath, nodeFileSource, type FileSource } from '../parser/file-source.js';
 import { asGiven, type ShowPath } from '../render/text.js';
 import { describeIo, expected } from '../errors.js';
-import { processV8 } from './v8-flags.js';
 
 export interface SourceOptions {
   path?: readonly string[] | undefined;
@@ -158,7 +157,7 @@ export const FROM_QUBESD = 'system info from qubesd';
 /** qubesd's internal.GetSystemInfo reply, undecoded (SystemInfoError if qubesd cannot be asked). */
 export async function fetchSystemInfo(socket: string): Promise<Buffer> {
   // the socket client is loaded only when there is no file to read
-  const { qubesdCall, QubesdError } = await processV8.whileLoadingAsync(() => import('../exec/qubesd.js'));
+  const { qubesdCall, QubesdError } = await import('../exec/qubesd.js');
   try {
     return await qubesdCall({ socket, method: 'internal.GetSystemInfo', dest: 'dom0' });
   } catch (err) {

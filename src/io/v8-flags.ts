@@ -1,18 +1,18 @@
 /**
- * V8 flags for a process that lives a few milliseconds (qrexec-policy-exec).
+ * V8 flags for the policy load of a process that lives a few milliseconds
+ * (qrexec-policy-exec).
  *
- * While the policy is read and evaluated: no optimising compiler (a call is
- * over before its code pays back; 10,000 rules 1.49 -> 1.26 x `node -e 0`)
- * and regular expressions compiled to machine code at once, not first to
- * bytecode and again on their second use.
+ * While the policy is read: no optimising compiler (a call is over before
+ * its code pays back; 10,000 rules 1.49 -> 1.26 x `node -e 0`) and regular
+ * expressions compiled to machine code at once, not first to bytecode and
+ * again on their second use.
  *
- * V8 refuses a code cache made under other flags, and Node compiles its own
- * modules from such caches: `net`, the streams and `child_process`, loaded
- * when a call asks qubesd or runs qrexec-client, were compiled from source
- * while these flags were set (38-48 M instructions, ~5 ms, of such a call;
- * a decision line sent to syslog through `logger` paid the same for
- * `child_process`). So the defaults are back while Node's modules load
- * (`whileLoading`), and the tuning is on again after.
+ * Only then: V8 refuses a code cache made under other flags, and Node
+ * compiles its own modules from such caches. Set for the whole process,
+ * these flags had `net`, the streams and `child_process` (loaded when a call
+ * asks qubesd, runs qrexec-client or logs through `logger`) compiled from
+ * source: 38-48 M instructions, ~5 ms, of such a call. Scoped to the load,
+ * every other module loads under V8's defaults, wherever it is loaded from.
  *
  * Through `process.binding('v8')`: `require('v8')` loads Node's stream
  * modules (~2.5 ms); the binding's deprecation warning is not for the
@@ -39,51 +39,20 @@ function nodeFlagSetter(flags: string): void {
   }
 }
 
-export interface V8Tuning {
-  /** The short-run flags from now on. */
-  tune(): void;
-  /** `load()` under V8's defaults (Node's modules it loads use their caches); tuned again after, if tuned before. */
-  whileLoading<T>(load: () => T): T;
-  /** The same for a load that settles later (a dynamic import). */
-  whileLoadingAsync<T>(load: () => Promise<T>): Promise<T>;
-}
+/** `work()` under the short-run flags, V8's defaults again after (also when it throws; a nested call leaves them to the outer). */
+export type Tuned = <T>(work: () => T) => T;
 
-export function v8Tuning(set: FlagSetter = nodeFlagSetter): V8Tuning {
-  let tuned = false;
-  const untune = (): boolean => {
-    if (!tuned) return false;
-    set(DEFAULTS);
-    tuned = false;
-    return true;
-  };
-  const retune = (was: boolean): void => {
-    if (!was) return;
-    set(TUNED);
-    tuned = true;
-  };
-  return {
-    tune() {
-      set(TUNED);
-      tuned = true;
-    },
-    whileLoading(load) {
-      const was = untune();
-      try {
-        return load();
-      } finally {
-        retune(was);
-      }
-    },
-    async whileLoadingAsync(load) {
-      const was = untune();
-      try {
-        return await load();
-      } finally {
-        retune(was);
-      }
-    },
+export function v8Tuning(set: FlagSetter = nodeFlagSetter): Tuned {
+  let depth = 0;
+  return (work) => {
+    if (depth++ === 0) set(TUNED);
+    try {
+      return work();
+    } finally {
+      if (--depth === 0) set(DEFAULTS);
+    }
   };
 }
 
-/** This process's tuning: qrexec-policy-exec tunes; other commands never do, so their loads run as they are. */
-export const processV8 = v8Tuning();
+/** This process's tuning (qrexec-policy-exec's policy load). */
+export const shortRun = v8Tuning();
