@@ -4,13 +4,13 @@
  * `QREXEC_POLICY_SYSTEM_INFO`, or qubesd (SPEC §2, §5).
  */
 // named imports: a namespace import of a built-in costs the per-call bundle a copy of every export (~0.1 ms and ~10 KB each)
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { DEFAULT_LEGACY_PATH, DEFAULT_POLICY_PATHS, listLegacyDir } from '../parser/loader.js';
 import { MAX_SYSTEM_INFO_SIZE } from '../parser/limits.js';
 import { LegacyPolicy, loadPolicySet, type Policy, type RuleSet } from '../policy/policy.js';
 import { parseSystemInfo, SystemInfo, SystemInfoError } from '../policy/system-info.js';
 import { configuredPath, QUBESD_INTERNAL_SOCKET } from '../exec/paths.js';
-import { joinPath, nodeFileSource, type FileSource } from '../parser/file-source.js';
+import { decodeUtf8, FileSourceError, joinPath, nodeFileSource, readFileText, type FileSource } from '../parser/file-source.js';
 import { asGiven, type ShowPath } from '../render/text.js';
 import { describeIo, expected } from '../errors.js';
 
@@ -92,58 +92,45 @@ export function openRuleSet(opts: SourceOptions, focus?: string): RuleSet {
   return loadPolicySet(focus === undefined ? { paths, legacyPath } : { paths, legacyPath, focus });
 }
 
-/** Made when first needed: making one costs a per-call process ~0.15 ms. */
-let utf8: InstanceType<typeof TextDecoder> | undefined;
-
 /**
  * JSON text is UTF-8 (RFC 8259 §8.1). Lenient decoding would turn a bad byte
  * into U+FFFD and so a qube name into some other name: refuse it instead.
- * Node's own decoding first (no decoder to make); its U+FFFD, a bad byte or
- * a real one, sends the bytes through the strict decoder. Either way one
- * leading byte-order mark is dropped, as the strict decoder drops it.
+ * Node's own decoding first; its U+FFFD, a bad byte or a real one, sends the
+ * bytes through the strict decoder policy files use. One leading
+ * byte-order mark is dropped.
  */
 export function decodeSystemInfo(bytes: Uint8Array, source: string): SystemInfo {
-  return fromLenientText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), () => bytes, source);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return parseText(text.includes('\ufffd') ? strictText(bytes, source) : text, source);
 }
 
-/** `text`, decoded leniently from `bytes()`, checked as decodeSystemInfo says and parsed. */
-function fromLenientText(text: string, bytes: () => Uint8Array, source: string): SystemInfo {
-  if (text.includes('\ufffd')) {
-    const raw = bytes();
-    try {
-      text = (utf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(raw);
-    } catch {
-      throw new SystemInfoError(`${source}: not valid UTF-8`);
-    }
-  } else if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return parseSystemInfo(text, source);
+/** `bytes` as strict UTF-8; SystemInfoError `SOURCE: not valid UTF-8` for bad ones. */
+function strictText(bytes: Uint8Array, source: string): string {
+  try {
+    return decodeUtf8(bytes, source);
+  } catch (err) {
+    expected(err, FileSourceError);
+    throw new SystemInfoError(err.message);
+  }
 }
 
-/**
- * Read and validate a system-info file; SystemInfoError names the file and
- * the problem. Read as text in one native call, as policy files are (a
- * per-call process spends less than on bytes turned into text); only a
- * U+FFFD in it has the bytes read again, for the strict check.
- */
+/** The document, without one leading byte-order mark. */
+function parseText(text: string, source: string): SystemInfo {
+  return parseSystemInfo(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, source);
+}
+
+/** Read and validate a system-info file, as policy files are read; SystemInfoError names the file and the problem. */
 export function readSystemInfoFile(file: string): SystemInfo {
-  const cannot = (err: unknown) => new SystemInfoError(`cannot read system info ${file}: ${describeIo(err)}`);
+  const source = `system info ${file}`;
   let text: string;
   try {
-    if (statSync(file).size > MAX_SYSTEM_INFO_SIZE) throw new SystemInfoError(`system info ${file}: larger than ${MAX_SYSTEM_INFO_SIZE} bytes`);
-    text = readFileSync(file, 'utf8');
+    if (statSync(file).size > MAX_SYSTEM_INFO_SIZE) throw new SystemInfoError(`${source}: larger than ${MAX_SYSTEM_INFO_SIZE} bytes`);
+    text = readFileText(file, (bytes) => strictText(bytes, source));
   } catch (err) {
     if (err instanceof SystemInfoError) throw err;
-    throw cannot(err);
+    throw new SystemInfoError(`cannot read system info ${file}: ${describeIo(err)}`);
   }
-  const bytes = () => {
-    try {
-      return readFileSync(file);
-      /* c8 ignore next 3 -- the file went away between the two reads: an error, as any other read error */
-    } catch (err) {
-      throw cannot(err);
-    }
-  };
-  return fromLenientText(text, bytes, `system info ${file}`);
+  return parseText(text, source);
 }
 
 /** The system-info file to use, if any (option first, then the environment). */

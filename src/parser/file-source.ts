@@ -109,18 +109,14 @@ export const nodeFileSource: FileSource = {
     }
   },
   read(file) {
-    let text: string;
     try {
       // refuse an oversized file before reading it into memory
       if (statSync(file).size > MAX_FILE_SIZE) throw tooLarge(file);
-      // Node opens, reads, closes and decodes in one call (a per-call process reads dozens of files)
-      text = readFileSync(file, 'utf8');
+      return readFileText(file, (bytes) => decodeUtf8(bytes, file));
     } catch (err) {
       if (err instanceof FileSourceError) throw err;
       throw ioError(file, err);
     }
-    // that decoder turns bad bytes into U+FFFD: only then are the bytes read again and checked strictly
-    return text.includes('\ufffd') ? strictRead(file) : text;
   },
   resolve(p) {
     // relative to the working directory, still unfolded: realpath(3) walks `..` after links itself
@@ -134,16 +130,15 @@ export const nodeFileSource: FileSource = {
   },
 };
 
-/** A file's bytes decoded as strict UTF-8 (FileSourceError for bad bytes). */
-function strictRead(file: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-    /* c8 ignore next 3 -- the file went away between the two reads: an error, as any other read error */
-  } catch (err) {
-    throw ioError(file, err);
-  }
-  return decodeUtf8(bytes, file);
+/**
+ * A file's text, opened, read and decoded by Node in one call (a per-call
+ * process reads dozens of files). That decoder turns bad bytes into U+FFFD:
+ * only a U+FFFD in the text (a bad byte, or one written) has the bytes read
+ * again and decoded by `strict`. Throws what the reads and `strict` throw.
+ */
+export function readFileText(file: string, strict: (bytes: Buffer) => string): string {
+  const text = readFileSync(file, 'utf8');
+  return text.includes('\ufffd') ? strict(readFileSync(file)) : text;
 }
 
 /**

@@ -909,6 +909,13 @@ t.test('sources: unexpected errors are not mistaken for system-info problems', a
           throw new Error('weird failure');
         },
       },
+      // the file is read through the policy files' reader
+      '../../src/parser/file-source.js': {
+        ...(await import('../../src/parser/file-source.js')),
+        readFileText: () => {
+          throw new Error('weird failure');
+        },
+      },
       '../../src/exec/qubesd.js': {
         ...(await import('../../src/exec/qubesd.js')),
         qubesdCall: async () => {
