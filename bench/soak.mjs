@@ -98,8 +98,8 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleepSync = (ms) => Atomics.wait(sleeper, 0, 0, ms);
 
 /** A pause inside an edit (the writer model holds only while pauses stay short: see step()). */
-function gap(w, gapMs) {
-  sleepSync(gapMs);
+function gap(w) {
+  sleepSync(w.gapMs);
 }
 
 /**
@@ -126,7 +126,7 @@ function writeFile(w, file, text, pieces = 4) {
   step(w);
   try {
     for (let i = 0; i + 1 < cuts.length; i++) {
-      if (i > 0) gap(w, w.gapMs);
+      if (i > 0) gap(w);
       fs.writeSync(fd, text.slice(cuts[i], cuts[i + 1]));
       step(w);
     }
@@ -160,9 +160,9 @@ function edit(w, style) {
       w.last = clock();
       fs.renameSync(a, a + '~');
       step(w);
-      gap(w, w.gapMs);
+      gap(w);
       writeFile(w, a, fileA(v));
-      gap(w, w.gapMs);
+      gap(w);
       fs.rmSync(a + '~');
       step(w);
       break;
@@ -173,12 +173,12 @@ function edit(w, style) {
       w.last = clock();
       fs.rmSync(dir, { recursive: true });
       step(w);
-      gap(w, w.gapMs);
+      gap(w);
       fs.mkdirSync(dir);
       step(w);
-      gap(w, w.gapMs);
+      gap(w);
       writeFile(w, path.join(dir, '90-z.policy'), FILE_Z, 2);
-      gap(w, w.gapMs);
+      gap(w);
       writeFile(w, path.join(dir, '10-a.policy'), fileA(v));
       break;
     }
